@@ -1,0 +1,21 @@
+.PHONY: run test install lint fmt bench stop
+
+run:        ## the whole system on SQLite, with Kafka and Kannel; Ctrl-C stops everything
+	bash deploy/run.sh
+
+test:       ## install, start Kafka/PostgreSQL/Kannel, run the whole suite
+	bash deploy/test.sh $(ARGS)
+
+install:
+	bash deploy/install.sh --test
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+fmt:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+stop:       ## stop anything a previous run left behind
+	-bash deploy/run.sh stop

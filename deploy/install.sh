@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine, skipping what is already there.
+# usage: deploy/install.sh [--test]   (--test adds what only the test suite needs: Chromium)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl)
+[[ ${1:-} == --test ]] && packages+=(chromium)
+# java/mvn may come from elsewhere than Debian (the image's own JDK): only install what is absent.
+command -v java >/dev/null && packages=("${packages[@]/openjdk-17-jre-headless}")
+command -v mvn >/dev/null && packages=("${packages[@]/maven}")
+apt_install $(printf '%s\n' "${packages[@]}" | grep .)
+
+# The Python environment, rebuilt only when the dependencies change.
+VENV=$ROOT/.venv
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+stamp=$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1)
+if [[ ! -x $VENV/bin/python || $(cat "$VENV/.stamp" 2>/dev/null) != "$stamp" ]]; then
+  log "installing Python packages into .venv"
+  [[ -x $VENV/bin/python ]] || "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -c "$ROOT/constraints.txt" -e "$ROOT[dev]"
+  echo "$stamp" >"$VENV/.stamp"
+fi

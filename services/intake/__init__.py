@@ -1,0 +1,1 @@
+"""Intake: returnee registration at the border checkpoints."""

@@ -1,0 +1,1 @@
+"""Notify: commune follow-up by SMS and webhooks."""

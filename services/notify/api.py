@@ -1,0 +1,5 @@
+"""HTTP API of the notify service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["notify"])

@@ -1,0 +1,1 @@
+"""Quarantine: facilities, episodes and daily check-ins."""

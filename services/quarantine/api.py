@@ -1,0 +1,5 @@
+"""HTTP API of the quarantine service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["quarantine"])

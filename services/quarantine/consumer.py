@@ -1,0 +1,7 @@
+"""What the quarantine service consumes from Kafka, and which handler runs for each event."""
+
+from shared.consumer import Subscription
+
+
+def subscriptions() -> list[Subscription]:
+    return []

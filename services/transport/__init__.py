@@ -1,0 +1,1 @@
+"""Transport: transfers from the border to the home province."""

@@ -1,0 +1,5 @@
+"""HTTP API of the transport service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["transport"])

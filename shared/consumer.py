@@ -1,0 +1,176 @@
+"""Kafka in, handler out: decode, dedupe through the inbox, retry, dead-letter, then commit the offset.
+
+The offset of a message is committed only after the transaction holding its side effects (and its inbox
+row) commits, or after it went to the dead-letter topic. A redelivery after a crash is skipped by the inbox.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
+
+from shared import metrics
+from shared.codec import Envelope, PoisonMessage, decode
+from shared.events import Event
+from shared.inbox import claim
+from shared.logging import correlation_id_var, event_id_var
+from shared.topics import dlq
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Event, Envelope], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    """A consumer group and the handlers it runs, by event class; other types on its topics are skipped."""
+
+    group: str
+    handlers: dict[type[Event], Handler]
+    topics: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.topics:
+            self.topics = sorted({cls.topic for cls in self.handlers})
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    def __init__(self, consumer: "EventConsumer"):
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked):
+        # Rebalances run in the background: finish the batch in hand and commit it before letting go.
+        async with self._consumer.lock:
+            await self._consumer.commit()
+
+    async def on_partitions_assigned(self, assigned):
+        pass
+
+
+class EventConsumer:
+    """Runs one `Subscription` against the broker until cancelled."""
+
+    def __init__(
+        self,
+        subscription: Subscription,
+        *,
+        bootstrap: str,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        max_attempts: int = 3,
+        retry_wait: float = 0.2,
+    ):
+        self.subscription = subscription
+        self.lock = asyncio.Lock()
+        self._sessions = sessions
+        self._producer = producer
+        self._max_attempts = max_attempts
+        self._retry_wait = retry_wait
+        self._pending: dict[TopicPartition, int] = {}
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=subscription.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        self.started = asyncio.Event()
+        self.processed = 0  # records taken to their end, whatever the outcome (tests wait on it)
+
+    async def run(self) -> None:
+        await self._kafka.start()
+        try:
+            self._kafka.subscribe(self.subscription.topics, listener=_CommitOnRevoke(self))
+            self.started.set()
+            while True:
+                batches = await self._kafka.getmany(timeout_ms=500, max_records=500)
+                async with self.lock:
+                    for records in batches.values():
+                        for record in records:
+                            await self.process(record)
+                            self.processed += 1
+                            self._pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    await self.commit()
+        finally:
+            async with self.lock:
+                await self.commit()
+            await self._kafka.stop()
+
+    async def commit(self) -> None:
+        if self._pending:
+            offsets, self._pending = self._pending, {}
+            await self._kafka.commit(offsets)
+
+    async def process(self, record: ConsumerRecord) -> None:
+        """Handle one record to its end: handled, skipped as a duplicate, ignored, or dead-lettered."""
+        group = self.subscription.group
+        try:
+            envelope, event = decode(dict(record.headers), record.key, record.value)
+        except PoisonMessage as poison:
+            await self.dead_letter(record, poison.reason, poison.detail)
+            return
+        handler = self.subscription.handlers.get(type(event))
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(group, envelope.type, "ignored").inc()
+            return
+        event_id_var.set(envelope.id)
+        correlation_id_var.set(envelope.correlation_id)
+        try:
+            with metrics.HANDLER_SECONDS.labels(group).time():
+                outcome = await self._handle_with_retries(handler, event, envelope)
+        except (OperationalError, InterfaceError):
+            # The database is away, not the message at fault: stop here, uncommitted, and be restarted.
+            raise
+        except Exception as exc:
+            log.exception("handler failed for good", extra={"type": envelope.type})
+            await self.dead_letter(record, "handler_failed", type(exc).__name__)
+            return
+        metrics.EVENTS_CONSUMED.labels(group, envelope.type, outcome).inc()
+
+    async def _handle_with_retries(self, handler: Handler, event: Event, envelope: Envelope) -> str:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_exponential(multiplier=self._retry_wait, max=5),
+            reraise=True,
+        ):
+            with attempt:
+                async with self._sessions.begin() as session:
+                    if not await claim(session, self.subscription.group, envelope.id):
+                        return "duplicate"
+                    await handler(session, event, envelope)
+        return "handled"
+
+    async def dead_letter(self, record: ConsumerRecord, reason: str, detail: str) -> None:
+        """Park the record on `<topic>.dlq` with headers saying why; the partition moves on."""
+        headers = [h for h in record.headers if not h[0].startswith("dlq_")] + [
+            ("dlq_reason", reason.encode()),
+            ("dlq_detail", detail.encode()[:1000]),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_consumer", self.subscription.group.encode()),
+        ]
+        await self._producer.send_and_wait(
+            dlq(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        metrics.DEAD_LETTERED.labels(record.topic, reason).inc()
+        log.warning(
+            "message dead-lettered",
+            extra={
+                "reason": reason,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
+        )

@@ -1,0 +1,171 @@
+"""The frame every service runs in: a FastAPI app whose lifespan owns the database, the producer,
+the outbox relay and the consumers, with `/healthz`, `/readyz` and `/metrics`."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.consumer import EventConsumer, Subscription
+from shared.db import make_engine, make_sessionmaker
+from shared.logging import configure_logging
+from shared.metrics import HttpMetricsMiddleware
+from shared.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; reachable from routes as `request.app.state.runtime`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents `source` of everything this service publishes."""
+        return f"/border/{self.settings.service_name}"
+
+
+def make_producer(bootstrap: str) -> AIOKafkaProducer:
+    """An idempotent producer: acks from all replicas, no duplicates or reordering on retry."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        request_timeout_ms=15000,
+    )
+
+
+async def _supervise(name: str, run: Callable[[], object]) -> None:
+    """Keep a background loop alive: after a crash it starts again (uncommitted work is redelivered)."""
+    delay = 0.5
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error(
+                "background task crashed, restarting", extra={"task": name, "error": type(exc).__name__}
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+async def start_runtime(settings: ServiceSettings, subscriptions: Sequence[Subscription]) -> Runtime:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    producer = make_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    relay = OutboxRelay(
+        sessions, producer, batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds
+    )
+    rt = Runtime(settings, engine, sessions, producer, relay)
+    rt.tasks.append(asyncio.create_task(_supervise("outbox-relay", relay.run)))
+    if settings.consumer_enabled:
+        for sub in subscriptions:
+            consumer = EventConsumer(
+                sub,
+                bootstrap=settings.kafka_bootstrap_servers,
+                sessions=sessions,
+                producer=producer,
+                max_attempts=settings.consumer_max_attempts,
+            )
+            rt.consumers.append(consumer)
+            rt.tasks.append(asyncio.create_task(_supervise(sub.group, consumer.run)))
+    return rt
+
+
+async def stop_runtime(rt: Runtime) -> None:
+    for task in rt.tasks:
+        task.cancel()
+    await asyncio.gather(*rt.tasks, return_exceptions=True)
+    await rt.producer.stop()
+    await rt.engine.dispose()
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+health = APIRouter(tags=["operations"])
+
+
+@health.get("/healthz")
+async def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz")
+async def readyz(rt: RuntimeDep) -> Response:
+    """Ready when the database answers and the broker serves metadata."""
+    checks = {}
+    try:
+        async with rt.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = type(exc).__name__
+    try:
+        await asyncio.wait_for(rt.producer.client.fetch_all_metadata(), 3)
+        checks["kafka"] = "ok"
+    except Exception as exc:
+        checks["kafka"] = type(exc).__name__
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+@health.get("/metrics")
+async def metrics_endpoint() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    subscriptions: Sequence[Subscription] = (),
+) -> FastAPI:
+    """Build a service's app; nothing connects until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        app.state.runtime = await start_runtime(settings, subscriptions)
+        log.info("service started")
+        try:
+            yield
+        finally:
+            await stop_runtime(app.state.runtime)
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router)
+    return app

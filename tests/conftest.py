@@ -1,0 +1,155 @@
+"""Test infrastructure: the real broker and PostgreSQL, started once per session.
+
+Two backends. `local`: the services the README's test command started (KAFKA_BOOTSTRAP_SERVERS,
+TEST_POSTGRES_URL). `testcontainers`: official images, when a Docker engine answers; otherwise those
+tests are skipped with the reason. Each test gets its own topics, consumer groups and databases.
+"""
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.topics import TopicSpec, dlq, ensure_topics
+
+
+@dataclass
+class Infra:
+    name: str
+    kafka: str
+    postgres_admin_url: str  # a maintenance database (postgres) on the server, with CREATEDB rights
+
+
+def _docker_answers() -> str | None:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return None
+    except Exception as exc:
+        return f"no Docker engine answers here ({type(exc).__name__}); the local-broker path runs instead"
+
+
+@pytest.fixture(scope="session")
+def local_infra() -> Infra:
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    pg = os.environ.get("TEST_POSTGRES_URL")
+    if not kafka or not pg:
+        pytest.fail(
+            "KAFKA_BOOTSTRAP_SERVERS and TEST_POSTGRES_URL must be set: run the README's test command"
+        )
+    return Infra("local", kafka, pg)
+
+
+@pytest.fixture(scope="session")
+def testcontainers_infra():
+    reason = _docker_answers()
+    if reason:
+        pytest.skip(reason)
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with (
+        KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka,
+        PostgresContainer("postgres:16", driver="psycopg") as pg,
+    ):
+        yield Infra("testcontainers", kafka.get_bootstrap_server(), pg.get_connection_url())
+
+
+@pytest.fixture(scope="session", params=["local", "testcontainers"])
+def infra(request) -> Infra:
+    """Both backends, for the contract tests that must hold on either."""
+    return request.getfixturevalue(f"{request.param}_infra")
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    def make(prefix: str) -> str:
+        return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+    return make
+
+
+@pytest.fixture
+async def topic(infra: Infra, unique) -> str:
+    """A fresh 6-partition topic and its DLQ, for one test."""
+    name = unique("test.topic").replace("_", ".")
+    await ensure_topics(infra.kafka, [TopicSpec(name, 6), TopicSpec(dlq(name), 1)])
+    return name
+
+
+async def create_database(admin_url: str, name: str) -> str:
+    """Create an empty database on the server of `admin_url`; returns its async URL."""
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database(infra: Infra, unique):
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    name = unique("test")
+    url = await create_database(infra.postgres_admin_url, name)
+    yield url
+    await drop_database(infra.postgres_admin_url, name)
+
+
+async def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    """Poll an (async or sync) predicate until it is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0, settle: float = 1.0):
+    """Read a topic from the start until `expect` records came, then `settle` seconds more to catch extras."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records = []
+    try:
+        deadline = time.monotonic() + timeout
+        settle_until = None
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+            now = time.monotonic()
+            if len(records) >= expect and settle_until is None:
+                settle_until = now + settle
+            if settle_until is not None and now >= settle_until:
+                break
+            if now > deadline:
+                break
+    finally:
+        await consumer.stop()
+    return records
