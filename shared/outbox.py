@@ -70,6 +70,7 @@ def add_messaging_tables(metadata: MetaData) -> None:
     processed_event.to_metadata(metadata)
 
 
+TOPIC_PREFIX = "topic_prefix"
 _PENDING = "outbox_pending"
 _WAKE = "outbox_wake"
 
@@ -84,14 +85,15 @@ async def enqueue(
 ) -> str:
     """Write `event` to the outbox within the session's transaction; returns its CloudEvent id.
 
-    `topic` overrides the contract's topic (tests route events to a topic of their own).
+    `topic` overrides the contract's topic; the runtime's topic prefix (tests) is applied to either.
     """
+    topic = session.sync_session.info.get(TOPIC_PREFIX, "") + (topic or event.topic)
     message = encode(event, source=source, correlation_id=correlation_id)
     headers = {k: v.decode() for k, v in message.headers.items()}
     await session.execute(
         insert(outbox).values(
             event_id=headers["ce_id"],
-            topic=topic or event.topic,
+            topic=topic,
             key=message.key,
             headers=headers,
             value=message.value,

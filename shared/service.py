@@ -15,11 +15,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.clock import Clock
 from shared.consumer import EventConsumer, Subscription
 from shared.db import make_engine, make_sessionmaker
 from shared.logging import configure_logging
 from shared.metrics import HttpMetricsMiddleware
-from shared.outbox import OutboxRelay
+from shared.outbox import TOPIC_PREFIX, OutboxRelay
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     producer: AIOKafkaProducer
     relay: OutboxRelay
+    clock: Clock = field(default_factory=Clock)
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -74,17 +76,21 @@ async def _supervise(name: str, run: Callable[[], object]) -> None:
 async def start_runtime(settings: ServiceSettings, subscriptions: Sequence[Subscription]) -> Runtime:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    sessions.kw.setdefault("info", {})[TOPIC_PREFIX] = settings.topic_prefix
     producer = make_producer(settings.kafka_bootstrap_servers)
     await producer.start()
     relay = OutboxRelay(
         sessions, producer, batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds
     )
-    rt = Runtime(settings, engine, sessions, producer, relay)
+    rt = Runtime(
+        settings, engine, sessions, producer, relay, Clock(settings.clock_speed, settings.clock_epoch)
+    )
     rt.tasks.append(asyncio.create_task(_supervise("outbox-relay", relay.run)))
     if settings.consumer_enabled:
         for sub in subscriptions:
+            prefixed = Subscription(sub.group, sub.handlers, [settings.topic_prefix + t for t in sub.topics])
             consumer = EventConsumer(
-                sub,
+                prefixed,
                 bootstrap=settings.kafka_bootstrap_servers,
                 sessions=sessions,
                 producer=producer,
@@ -164,6 +170,7 @@ def create_service_app(
             await stop_runtime(app.state.runtime)
 
     app = FastAPI(title=title, lifespan=lifespan)
+    app.state.token_config = settings.token_config()
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(health)
     for router in routers:

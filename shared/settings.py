@@ -1,7 +1,14 @@
 """Settings shared by every service; each service subclasses `ServiceSettings` with its own env prefix."""
 
-from pydantic import AliasChoices, Field
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.auth import TokenConfig
+
+DEV_JWT_KEY = "dev-only-key-not-for-production-use-0000"  # noqa: S105 - refused when BORDER_ENV=prod
 
 
 class ServiceSettings(BaseSettings):
@@ -25,3 +32,25 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 3
     consumer_enabled: bool = True
+    # The demo clock: every service of a deployment gets the same epoch and speed.
+    clock_speed: float = Field(1.0, validation_alias=AliasChoices("CLOCK_SPEED", "clock_speed"))
+    clock_epoch: datetime | None = Field(None, validation_alias=AliasChoices("CLOCK_EPOCH", "clock_epoch"))
+    # Prepended to every topic name: isolates tests (and tenants) sharing one broker.
+    topic_prefix: str = Field("", validation_alias=AliasChoices("TOPIC_PREFIX", "topic_prefix"))
+    # Tokens are verified only; the same values must be given to the issuer.
+    jwt_issuer: str = Field("border-return", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
+    jwt_audience: str = Field("border-return", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
+    jwt_key: str = Field(DEV_JWT_KEY, validation_alias=AliasChoices("JWT_KEY", "jwt_key"))
+    jwt_algorithm: str = Field("HS256", validation_alias=AliasChoices("JWT_ALGORITHM", "jwt_algorithm"))
+    environment: Literal["dev", "test", "prod"] = Field(
+        "dev", validation_alias=AliasChoices("BORDER_ENV", "environment")
+    )
+
+    @model_validator(mode="after")
+    def _no_dev_key_in_prod(self):
+        if self.environment == "prod" and self.jwt_key == DEV_JWT_KEY:
+            raise ValueError("JWT_KEY must be set to a real key in production")
+        return self
+
+    def token_config(self) -> TokenConfig:
+        return TokenConfig(self.jwt_issuer, self.jwt_audience, self.jwt_key, self.jwt_algorithm)

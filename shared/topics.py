@@ -30,9 +30,13 @@ def dlq(topic: str) -> str:
     return topic + DLQ_SUFFIX
 
 
-def all_specs(topics: list[TopicSpec] = TOPICS) -> list[TopicSpec]:
+def all_specs(prefix: str = "", topics: list[TopicSpec] = TOPICS) -> list[TopicSpec]:
     """The topics with their dead-letter twins; one partition per DLQ keeps it in arrival order."""
-    return [s for t in topics for s in (t, TopicSpec(dlq(t.name), 1))]
+    return [
+        s
+        for t in topics
+        for s in (TopicSpec(prefix + t.name, t.partitions), TopicSpec(dlq(prefix + t.name), 1))
+    ]
 
 
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec] | None = None) -> list[str]:

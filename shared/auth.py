@@ -1,0 +1,141 @@
+"""Who may do what, where: roles scoped to a place of the gazetteer, carried in signed JWTs.
+
+Services only *verify* tokens (issuer, audience, expiry, subject, roles), so an OIDC provider can take
+the issuer's place in a deployment. Scope is enforced in queries: `Principal.geo_prefixes()` gives the
+village-code prefixes a caller may see, `Principal.scopes(role)` the checkpoints or facilities.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel, ConfigDict
+
+
+class Role(StrEnum):
+    checkpoint_officer = "checkpoint_officer"  # scope: a checkpoint id, e.g. KH-TH-01
+    facility_staff = "facility_staff"  # scope: a quarantine facility id
+    transport_officer = "transport_officer"  # scope: a (border) province code
+    commune_chief = "commune_chief"  # scope: a commune code (6 digits)
+    district_officer = "district_officer"  # scope: a district code (4 digits)
+    provincial_wg = "provincial_wg"  # scope: a province code (2 digits)
+    national_admin = "national_admin"  # scope: KH
+
+
+# Roles whose scope is a place: their scope code is a prefix of the village codes they may see.
+GEOGRAPHIC = {Role.commune_chief, Role.district_officer, Role.provincial_wg, Role.transport_officer}
+NATION = "KH"
+
+
+class Grant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    scope: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    grants: tuple[Grant, ...]
+
+    def has(self, *roles: Role) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+    def scopes(self, *roles: Role) -> set[str]:
+        """The scope codes the caller holds for these roles."""
+        return {g.scope for g in self.grants if g.role in roles}
+
+    @property
+    def is_national(self) -> bool:
+        return self.has(Role.national_admin)
+
+    def geo_prefixes(self, *roles: Role) -> set[str] | None:
+        """Village-code prefixes visible through these roles (default: all geographic ones).
+
+        None means the whole nation (no filter); an empty set means nothing.
+        """
+        if self.is_national:
+            return None
+        wanted = set(roles) or GEOGRAPHIC
+        return {g.scope for g in self.grants if g.role in wanted and g.role in GEOGRAPHIC}
+
+    def sees_village(self, village_code: str, *roles: Role) -> bool:
+        prefixes = self.geo_prefixes(*roles)
+        return prefixes is None or any(village_code.startswith(p) for p in prefixes)
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """How tokens are checked. HS256 with a shared secret here; RS256/ES256 with a provider's public key."""
+
+    issuer: str
+    audience: str
+    key: str
+    algorithm: str = "HS256"
+    leeway_seconds: int = 10
+
+
+def issue_token(config: TokenConfig, subject: str, grants: Iterable[Grant], ttl: timedelta) -> str:
+    """Sign a token for `subject` (the issuer's job; services never call this)."""
+    now = datetime.now(UTC)
+    claims = {
+        "iss": config.issuer,
+        "aud": config.audience,
+        "sub": subject,
+        "iat": now,
+        "exp": now + ttl,
+        "roles": [g.model_dump(mode="json") for g in grants],
+    }
+    return jwt.encode(claims, config.key, algorithm=config.algorithm)
+
+
+def verify_token(config: TokenConfig, token: str) -> Principal:
+    """Check signature, issuer, audience and expiry; raise 401 on anything wrong."""
+    try:
+        claims = jwt.decode(
+            token,
+            config.key,
+            algorithms=[config.algorithm],
+            audience=config.audience,
+            issuer=config.issuer,
+            leeway=config.leeway_seconds,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+        grants = tuple(Grant.model_validate(g) for g in claims.get("roles", []))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise _unauthorized(type(exc).__name__) from exc
+    return Principal(subject=claims["sub"], grants=grants)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def current_principal(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    if not token:
+        raise _unauthorized("missing token")
+    config: TokenConfig = request.app.state.token_config
+    principal = verify_token(config, token)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: Role):
+    """Dependency: the caller holds at least one of `roles` (403 otherwise); returns the Principal."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has(*roles):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="role not allowed here")
+        return principal
+
+    check.roles = roles  # read by the deny-by-default check of the app's routes
+    return Depends(check)
