@@ -73,7 +73,10 @@ async def _supervise(name: str, run: Callable[[], object]) -> None:
             delay = min(delay * 2, 10)
 
 
-async def start_runtime(settings: ServiceSettings, subscriptions: Sequence[Subscription]) -> Runtime:
+SubscriptionsFactory = Callable[["Runtime"], Sequence[Subscription]]
+
+
+async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsFactory) -> Runtime:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     sessions.kw.setdefault("info", {})[TOPIC_PREFIX] = settings.topic_prefix
@@ -87,7 +90,7 @@ async def start_runtime(settings: ServiceSettings, subscriptions: Sequence[Subsc
     )
     rt.tasks.append(asyncio.create_task(_supervise("outbox-relay", relay.run)))
     if settings.consumer_enabled:
-        for sub in subscriptions:
+        for sub in subscriptions(rt):
             prefixed = Subscription(sub.group, sub.handlers, [settings.topic_prefix + t for t in sub.topics])
             consumer = EventConsumer(
                 prefixed,
@@ -155,9 +158,12 @@ def create_service_app(
     *,
     title: str,
     routers: Sequence[APIRouter] = (),
-    subscriptions: Sequence[Subscription] = (),
+    subscriptions: SubscriptionsFactory = lambda _rt: (),
 ) -> FastAPI:
-    """Build a service's app; nothing connects until the lifespan starts."""
+    """Build a service's app; nothing connects until the lifespan starts.
+
+    `subscriptions` is called with the started runtime, so handlers can close over its clock and source.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

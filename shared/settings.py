@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import TokenConfig
 
-DEV_JWT_KEY = "dev-only-key-not-for-production-use-0000"  # noqa: S105 - refused when BORDER_ENV=prod
+DEV_JWT_KEY = "dev-only-key-not-for-production-use-0000"  # refused when BORDER_ENV=prod
 
 
 class ServiceSettings(BaseSettings):

@@ -18,7 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         title="Intake: returnee registration at the border checkpoints",
         routers=[router],
-        subscriptions=subscriptions(),
+        subscriptions=subscriptions,
     )
 
 

@@ -1,7 +1,8 @@
 """What the notify service consumes from Kafka, and which handler runs for each event."""
 
 from shared.consumer import Subscription
+from shared.service import Runtime
 
 
-def subscriptions() -> list[Subscription]:
+def subscriptions(rt: Runtime) -> list[Subscription]:
     return []

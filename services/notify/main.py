@@ -18,7 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         title="Notify: commune follow-up by SMS and webhooks",
         routers=[router],
-        subscriptions=subscriptions(),
+        subscriptions=subscriptions,
     )
 
 

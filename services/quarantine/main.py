@@ -18,7 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         title="Quarantine: facilities, episodes and daily check-ins",
         routers=[router],
-        subscriptions=subscriptions(),
+        subscriptions=subscriptions,
     )
 
 

@@ -18,7 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings,
         title="Transport: transfers from the border to the home province",
         routers=[router],
-        subscriptions=subscriptions(),
+        subscriptions=subscriptions,
     )
 
 
