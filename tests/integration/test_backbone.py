@@ -7,74 +7,15 @@ import asyncio
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.codec import decode, encode
 from shared.consumer import EventConsumer, Subscription
-from shared.db import make_engine, make_sessionmaker
-from shared.events import Event
-from shared.outbox import OutboxRelay, add_messaging_tables, enqueue, outbox
-from shared.service import make_producer
+from shared.outbox import OutboxRelay, outbox
 from shared.topics import dlq
 from tests.conftest import read_topic, wait_until
-
-metadata = MetaData()
-thing = Table("thing", metadata, Column("id", String(36), primary_key=True), Column("name", String(50)))
-seen = Table(
-    "seen", metadata, Column("n", Integer, primary_key=True, autoincrement=True), Column("id", String(36))
-)
-add_messaging_tables(metadata)
-
-
-class ProbeHappened(Event):
-    type = "kh.gov.border.test.probe_happened.v1"
-    topic = "unused"  # tests route to their own topic
-
-    returnee_id: UUID
-    label: str
-
-
-@pytest.fixture
-async def db(database):
-    engine = make_engine(database)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def producer(infra):
-    p = make_producer(infra.kafka)
-    await p.start()
-    yield p
-    await p.stop()
-
-
-async def write_thing(sessions, topic: str, label: str, *, fail: bool = False) -> UUID:
-    """A use case: change state and enqueue its event in one transaction."""
-    rid = uuid4()
-    with pytest.raises(RuntimeError) if fail else _nullcontext():
-        async with sessions.begin() as session:
-            await session.execute(insert(thing).values(id=str(rid), name=label))
-            await enqueue(session, ProbeHappened(returnee_id=rid, label=label), source="/test", topic=topic)
-            if fail:
-                raise RuntimeError("use case failed after writing")
-    return rid
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-async def count(sessions, table) -> int:
-    async with sessions() as s:
-        return (await s.execute(select(func.count()).select_from(table))).scalar_one()
+from tests.integration.conftest import ProbeHappened, count, seen, thing, write_thing
 
 
 async def test_rolled_back_event_is_never_published_and_committed_one_is_once(db, producer, topic, infra):
