@@ -5,7 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl)
-[[ ${1:-} == --test ]] && packages+=(chromium)
+# Khmer fonts: without them the browser tests and their screenshots show boxes.
+[[ ${1:-} == --test ]] && packages+=(chromium fonts-khmeros)
 # java/mvn may come from elsewhere than Debian (the image's own JDK): only install what is absent.
 command -v java >/dev/null && packages=("${packages[@]/openjdk-17-jre-headless}")
 command -v mvn >/dev/null && packages=("${packages[@]/maven}")
