@@ -8,22 +8,26 @@ cd "$ROOT"
 SERVICES=(intake:8001 quarantine:8002 transport:8003 notify:8004)
 SVC_DIR=$RUN_DIR/services
 
+# Infrastructure that was already running (a developer's, or the test command's) is left running.
+started=()
 stop_all() {
   local s
   for s in "${SERVICES[@]}"; do stop_pid "$SVC_DIR/${s%%:*}.pid" 20; done
-  bash deploy/kannel.sh stop || true
-  bash deploy/kafka.sh stop || true
+  for s in "${started[@]}"; do bash "deploy/$s.sh" stop || true; done
 }
 
 if [[ ${1:-} == stop ]]; then
+  started=(kannel kafka)
   stop_all
   exit 0
 fi
 
 bash deploy/install.sh
 trap 'echo; log "stopping"; stop_all; exit 0' INT TERM
-bash deploy/kafka.sh start
-bash deploy/kannel.sh start
+for s in kafka kannel; do
+  bash "deploy/$s.sh" status >/dev/null 2>&1 || started=("$s" "${started[@]}")
+  bash "deploy/$s.sh" start
+done
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
 .venv/bin/border-topics
 
