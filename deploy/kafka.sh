@@ -3,14 +3,14 @@
 # usage: deploy/kafka.sh {fetch|start|stop|restart|status|kill9}
 # env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
 #      KAFKA_RUN_DIR (.run/kafka; point tests at a separate data dir),
-#      KAFKA_HEAP (-Xmx512m)
+#      KAFKA_HEAP (-Xmx1g)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_RUN_DIR=${KAFKA_RUN_DIR:-$RUN_DIR/kafka}
-KAFKA_HEAP=${KAFKA_HEAP:--Xmx512m}
+KAFKA_HEAP=${KAFKA_HEAP:--Xmx1g}  # many short-lived test topics need headroom
 KAFKA_DATA_DIR=$KAFKA_RUN_DIR/data
 LIBS=$CACHE_DIR/kafka/libs
 POM=$ROOT/deploy/kafka/pom.xml
@@ -94,6 +94,8 @@ start() {
   # kafka.out is appended to across restarts; only look at what this run writes.
   local from t0=$SECONDS
   from=$(($( [[ -f $OUT ]] && stat -c %s "$OUT" || echo 0) + 1))
+  # Each partition holds several open files; the default limit is soon reached by a busy test broker.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   # shellcheck disable=SC2086  # KAFKA_HEAP may hold several JVM flags
   start_bg kafka "$PIDFILE" "$OUT" java $KAFKA_HEAP -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" \

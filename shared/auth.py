@@ -5,6 +5,7 @@ the issuer's place in a deployment. Scope is enforced in queries: `Principal.geo
 village-code prefixes a caller may see, `Principal.scopes(role)` the checkpoints or facilities.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,9 +13,15 @@ from enum import StrEnum
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict
+from starlette.routing import Match, Mount
+
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -139,3 +146,96 @@ def require(*roles: Role):
 
     check.roles = roles  # read by the deny-by-default check of the app's routes
     return Depends(check)
+
+
+def _public() -> None:
+    """No check at all: the route is open on purpose (a login, a static page)."""
+
+
+_public.public = True  # read by the deny-by-default check of the app's routes
+
+
+def public():
+    """Dependency marking a route as deliberately open: `@router.post(..., dependencies=[public()])`."""
+    return Depends(_public)
+
+
+# Operations routes every service has; they hold no returnee data.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _has_rule(dependant) -> bool:
+    """A `require(...)` or `public()` anywhere in the route's dependency tree."""
+    for dep in dependant.dependencies:
+        call = dep.call
+        if getattr(call, "roles", None) or getattr(call, "public", False) or _has_rule(dep):
+            return True
+    return False
+
+
+def _is_exempt(app: FastAPI, route) -> bool:
+    original = getattr(route, "original_route", route)
+    if isinstance(original, APIRoute | APIWebSocketRoute):
+        return route.path in OPEN_PATHS or _has_rule(route.dependant)
+    if isinstance(original, Mount):
+        # Static assets (the pages' HTML and JS) are open; the data they show is behind the API.
+        return isinstance(original.app, StaticFiles)
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    return route.path in docs
+
+
+def _effective_routes(app: FastAPI) -> list:
+    """Every route as served, with the prefixes and dependencies of the routers that include it."""
+    return list(iter_route_contexts(app.routes))
+
+
+def _describe(route) -> str:
+    methods = sorted(route.methods or ["*"])
+    return f"{','.join(methods)} {route.path}"
+
+
+def routes_without_a_rule(app: FastAPI) -> list[str]:
+    """`METHOD /path` of every route of `app` that neither requires a role nor is marked public."""
+    return [_describe(r) for r in _effective_routes(app) if not _is_exempt(app, r)]
+
+
+def assert_every_route_has_a_rule(app: FastAPI) -> None:
+    """Deny by default: raise if any route of `app` has no explicit access rule."""
+    missing = routes_without_a_rule(app)
+    if missing:
+        raise AssertionError("routes without an access rule: " + "; ".join(missing))
+
+
+class DenyUnruledRoutes:
+    """ASGI middleware, deny by default at run time: a request that a route without an access rule would
+    serve gets 403. The app's routes are read at the first request, so routes added late are covered."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.unruled: list | None = None
+
+    def _refused(self, scope) -> bool:
+        if self.unruled is None:
+            owner = scope["app"]
+            self.unruled = [
+                r for r in _effective_routes(owner) if not _is_exempt(owner, r) and hasattr(r, "matches")
+            ]
+            if self.unruled:
+                log.warning(
+                    "routes without an access rule refuse every request",
+                    extra={"routes": [_describe(r) for r in self.unruled]},
+                )
+        return any(route.matches(scope)[0] is Match.FULL for route in self.unruled)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and self._refused(scope):
+            response = JSONResponse({"detail": "no access rule on this route"}, status_code=403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def refuse_unruled_routes(app: FastAPI) -> list[str]:
+    """Install `DenyUnruledRoutes` (before the app starts); returns the routes it refuses so far."""
+    app.add_middleware(DenyUnruledRoutes)
+    return routes_without_a_rule(app)

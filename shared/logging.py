@@ -40,3 +40,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # Access logs carry query strings, which may hold search terms typed by officers.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # httpx logs every URL at INFO; a gateway URL can hold credentials, phone numbers and message text.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -134,6 +134,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._keep_sent = keep_sent
         self._wake = asyncio.Event()
+        self.ready = asyncio.Event()  # set after the first pass: the relay holds a working connection
         sessions.kw.setdefault("info", {})[_WAKE] = self.wake
 
     def wake(self) -> None:
@@ -145,6 +146,7 @@ class OutboxRelay:
         while True:
             try:
                 sent = await self.publish_batch()
+                self.ready.set()
                 backoff = 0.2
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise

@@ -3,7 +3,7 @@ the outbox relay and the consumers, with `/healthz`, `/readyz` and `/metrics`.""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.audit import audit_router
+from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
 from shared.consumer import EventConsumer, Subscription
 from shared.db import make_engine, make_sessionmaker
@@ -74,6 +76,8 @@ async def _supervise(name: str, run: Callable[[], object]) -> None:
 
 
 SubscriptionsFactory = Callable[["Runtime"], Sequence[Subscription]]
+# Extra loops a service runs beside its consumers, as (name, coroutine function) pairs; each is supervised.
+BackgroundFactory = Callable[["Runtime"], Sequence[tuple[str, Callable[[], Awaitable[None]]]]]
 
 
 async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsFactory) -> Runtime:
@@ -91,7 +95,12 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
     rt.tasks.append(asyncio.create_task(_supervise("outbox-relay", relay.run)))
     if settings.consumer_enabled:
         for sub in subscriptions(rt):
-            prefixed = Subscription(sub.group, sub.handlers, [settings.topic_prefix + t for t in sub.topics])
+            # Groups carry the prefix too: tests (and tenants) sharing a broker never share a consumer group.
+            prefixed = Subscription(
+                settings.topic_prefix + sub.group,
+                sub.handlers,
+                [settings.topic_prefix + t for t in sub.topics],
+            )
             consumer = EventConsumer(
                 prefixed,
                 bootstrap=settings.kafka_bootstrap_servers,
@@ -159,6 +168,7 @@ def create_service_app(
     title: str,
     routers: Sequence[APIRouter] = (),
     subscriptions: SubscriptionsFactory = lambda _rt: (),
+    background: BackgroundFactory = lambda _rt: (),
 ) -> FastAPI:
     """Build a service's app; nothing connects until the lifespan starts.
 
@@ -168,7 +178,9 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
-        app.state.runtime = await start_runtime(settings, subscriptions)
+        app.state.runtime = rt = await start_runtime(settings, subscriptions)
+        for name, run in background(rt):
+            rt.tasks.append(asyncio.create_task(_supervise(name, run)))
         log.info("service started")
         try:
             yield
@@ -177,8 +189,11 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.token_config = settings.token_config()
+    app.add_middleware(DenyUnruledRoutes)  # deny by default: a route without require()/public() answers 403
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(health)
+    # Every service keeps who read or changed which record; the national administrator reads it here.
+    app.include_router(audit_router())
     for router in routers:
         app.include_router(router)
     return app

@@ -17,6 +17,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -85,11 +86,22 @@ def unique() -> Callable[[str], str]:
 
 
 @pytest.fixture
-async def topic(infra: Infra, unique) -> str:
+async def topic(infra: Infra, unique):
     """A fresh 6-partition topic and its DLQ, for one test."""
     name = unique("test.topic").replace("_", ".")
     await ensure_topics(infra.kafka, [TopicSpec(name, 6), TopicSpec(dlq(name), 1)])
-    return name
+    yield name
+    await delete_topics(infra.kafka, [name, dlq(name)])
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Tests delete what they create: thousands of leftover partitions exhaust a small broker's heap."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
 
 
 async def create_database(admin_url: str, name: str) -> str:
@@ -213,6 +225,9 @@ class Stack:
         self.services[name] = service
         for consumer in app.state.runtime.consumers:
             await asyncio.wait_for(consumer.started.wait(), 30)
+        # A test that ends while the relay is still logging in leaves a half-open session on the server,
+        # and DROP DATABASE then waits out the server's authentication timeout.
+        await asyncio.wait_for(app.state.runtime.relay.ready.wait(), 30)
         return service
 
     def topic(self, name: str) -> str:
@@ -232,6 +247,7 @@ class Stack:
             await lifespan.__aexit__(None, None, None)
         for name in self._databases:
             await drop_database(self.infra.postgres_admin_url, name)
+        await delete_topics(self.infra.kafka, [s.name for s in all_specs(self.prefix)])
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Events of the quarantine context (topic `quarantine.episode.v1`)."""
 
 from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -40,16 +41,18 @@ class CheckinRecorded(_EpisodeEvent):
     type = "kh.gov.border.quarantine.checkin_recorded.v1"
 
     day: int = Field(ge=1)
-    temperature_c: float
+    # None for a commune's report by SMS from a home self-isolation: no thermometer reading.
+    temperature_c: float | None = None
     symptoms: list[str] = []
     recorded_at: AwareDatetime
+    source: Literal["facility", "commune"] = "facility"
 
 
 class SymptomsReported(_EpisodeEvent):
     type = "kh.gov.border.quarantine.symptoms_reported.v1"
 
     symptoms: list[str]
-    temperature_c: float
+    temperature_c: float | None = None  # None when the commune reported by SMS
     reported_at: AwareDatetime
 
 
@@ -58,3 +61,11 @@ class QuarantineCompleted(_EpisodeEvent):
 
     mode: QuarantinePolicy
     completed_on: date
+
+
+class ReferralCleared(_EpisodeEvent):
+    """Health staff cleared a referred returnee: quarantine (or, under policy=home, transport) may go on."""
+
+    type = "kh.gov.border.quarantine.referral_cleared.v1"
+
+    cleared_at: AwareDatetime

@@ -1,0 +1,195 @@
+"""The audit trail: who read or changed which record, when and from where; ids only.
+
+Each service keeps its own `audit_log` table (`add_audit_table(metadata)` in models.py, a revision
+calling `create_audit_table()`), writes to it with `record_access(...)` in the same transaction as
+the read or change, and serves it to the national administrator with `audit_router()`.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, field_validator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal, Role, require
+
+_metadata = MetaData()
+
+audit_log = Table(
+    "audit_log",
+    _metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("grants", JSON, nullable=False),  # the caller's role:scope list at the time
+    Column("action", String(40), nullable=False),
+    Column("object_type", String(60), nullable=False),
+    Column("object_id", String(64)),
+    # The route template (`GET /returnees/{returnee_id}`), never the raw path or query string.
+    Column("route", String(200)),
+    Column("client_ip", String(64)),
+    Column("user_agent", String(300)),
+)
+Index("ix_audit_log_subject_at", audit_log.c.subject, audit_log.c.at)
+Index("ix_audit_log_object_at", audit_log.c.object_id, audit_log.c.at)
+Index("ix_audit_log_at", audit_log.c.at)
+
+
+def add_audit_table(metadata: MetaData) -> None:
+    """Give a service's metadata its own copy of the audit table, for its migrations."""
+    audit_log.to_metadata(metadata)
+
+
+def create_audit_table() -> None:
+    """Create the audit table and its indexes; call it from a service's alembic revision."""
+    from alembic import op
+
+    audit_log.create(op.get_bind())
+
+
+def drop_audit_table() -> None:
+    from alembic import op
+
+    audit_log.drop(op.get_bind())
+
+
+def _where_from(request: Request | None) -> dict:
+    """Route template, client address and user agent of the request, if there is one (not the CLI)."""
+    if request is None:
+        return {}
+    route = getattr(request.scope.get("route"), "path", None)
+    return {
+        "route": f"{request.method} {route}" if route else None,
+        "client_ip": request.client.host if request.client else None,
+        "user_agent": request.headers.get("user-agent", "")[:300] or None,
+    }
+
+
+def _now(request: Request | None) -> datetime:
+    """The service's clock when reachable (the demo clock moves time), else real time."""
+    runtime = getattr(request.app.state, "runtime", None) if request is not None else None
+    return runtime.clock.now() if runtime is not None else datetime.now(UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored and compared in UTC; a time without a zone is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+async def record_access(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    action: str,
+    object_type: str,
+    object_id: object | None,
+    request: Request | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Add one audit row to the caller's transaction: it commits, or rolls back, with the access."""
+    await session.execute(
+        insert(audit_log).values(
+            at=_utc(at or _now(request)),
+            subject=principal.subject,
+            grants=[f"{g.role.value}:{g.scope}" for g in principal.grants],
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            **_where_from(request),
+        )
+    )
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    subject: str
+    grants: list[str]
+    action: str
+    object_type: str
+    object_id: str | None
+    route: str | None
+    client_ip: str | None
+    user_agent: str | None
+
+    @field_validator("at")
+    @classmethod
+    def _in_utc(cls, at: datetime) -> datetime:
+        return _utc(at)  # SQLite gives the stored UTC time back without its zone
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    # Pass it back as `before` for the next (older) page; null on the last page.
+    next_before: int | None
+
+
+def audit_router() -> APIRouter:
+    """`GET /audit`: the trail, newest first, for the national administrator only."""
+    from shared.service import RuntimeDep  # the service frame mounts this router: import it late
+
+    router = APIRouter(tags=["audit"])
+
+    @router.get("/audit", response_model=AuditPage)
+    async def read_audit(
+        rt: RuntimeDep,
+        _: Annotated[Principal, require(Role.national_admin)],
+        subject: str | None = None,
+        object_id: str | None = None,
+        object_type: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: Annotated[int | None, Query(gt=0, description="id cursor from `next_before`")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> AuditPage:
+        since, until = (_utc(t) if t else None for t in (since, until))
+        if since and until and since > until:
+            raise HTTPException(422, detail="since: must not be after until")
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
+        equal = {"subject": subject, "object_id": object_id, "object_type": object_type, "action": action}
+        for name, value in equal.items():
+            if value is not None:
+                query = query.where(audit_log.c[name] == value)
+        if since:
+            query = query.where(audit_log.c.at >= since)
+        if until:
+            query = query.where(audit_log.c.at < until)
+        if before:
+            query = query.where(audit_log.c.id < before)
+        async with rt.sessions() as session:
+            rows = (await session.execute(query)).mappings().all()
+        items = [AuditEntry.model_validate(dict(r)) for r in rows[:limit]]
+        return AuditPage(items=items, next_before=items[-1].id if len(rows) > limit else None)
+
+    return router
+
+
+async def audit(
+    rt, request: Request, *, principal: Principal, action: str, object_type: str, object_id: object = None
+) -> None:
+    """Record an access in a transaction of its own, for routes whose use case already committed."""
+    async with rt.sessions.begin() as session:
+        await record_access(
+            session,
+            principal=principal,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            request=request,
+            at=rt.clock.now(),
+        )
