@@ -1,0 +1,70 @@
+"""HTTP API of identity: the OAuth2 password flow and who the caller is."""
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from services.identity.domain import Brake
+from services.identity.handlers import LoginPolicy, log_in
+from services.identity.settings import Settings
+from shared.auth import Grant, Principal, Role, issue_token, public, require
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int  # seconds
+
+
+class Me(BaseModel):
+    subject: str
+    roles: list[Grant]
+
+
+def _policy(settings: Settings) -> LoginPolicy:
+    brake = Brake(settings.max_failed_logins, timedelta(minutes=settings.lockout_minutes))
+    return LoginPolicy(brake, settings.failed_login_delay_seconds)
+
+
+@router.post("/token", response_model=TokenOut, dependencies=[public()])
+async def token(
+    rt: RuntimeDep,
+    request: Request,
+    response: Response,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> TokenOut:
+    """Exchange a username and password for a signed bearer token (OAuth2 password flow)."""
+    settings: Settings = rt.settings
+    principal = await log_in(
+        rt.sessions,
+        clock=rt.clock,
+        policy=_policy(settings),
+        username=form.username,
+        password=form.password,
+        request=request,
+    )
+    if principal is None:
+        # One answer for an unknown user, a wrong password and a locked account: no hint to a guesser.
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="invalid username or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens are never cached
+    return TokenOut(
+        access_token=issue_token(settings.signing_config(), principal.subject, principal.grants, ttl),
+        expires_in=int(ttl.total_seconds()),
+    )
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: Annotated[Principal, require(*Role)]) -> Me:
+    """The verified caller: subject and roles with their scopes, as every service sees them."""
+    return Me(subject=principal.subject, roles=list(principal.grants))

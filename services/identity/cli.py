@@ -1,0 +1,143 @@
+"""The user commands of `border-identity`: create-user, reset-password, seed-demo."""
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.identity import handlers
+from services.identity.domain import DEMO_USERS, InvalidGrant, parse_grant
+from services.identity.settings import Settings
+from shared.auth import Grant, Principal
+from shared.clock import Clock
+from shared.db import make_engine, make_sessionmaker
+from shared.gazetteer import load_gazetteer
+from shared.migrations import upgrade
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+console = Console()
+
+
+def _operator() -> Principal:
+    """Who ran the command, for the audit trail: the operating-system account."""
+    try:
+        return Principal(subject=f"cli:{getpass.getuser()}", grants=())
+    except (KeyError, OSError):
+        return Principal(subject="cli", grants=())
+
+
+def _with_database(
+    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession], Clock], Awaitable[T]]
+) -> T:
+    """Run one async use case against the service's database, then close it."""
+
+    async def main() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            return await work(make_sessionmaker(engine), Clock(settings.clock_speed, settings.clock_epoch))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _grants(texts: list[str]) -> list[Grant]:
+    gazetteer = load_gazetteer()
+    try:
+        return [parse_grant(text, gazetteer) for text in texts]
+    except InvalidGrant as exc:
+        raise typer.BadParameter(str(exc), param_hint="--role") from None
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _refuse(exc: handlers.UserError) -> typer.Exit:
+    console.print(f"[red]refused:[/red] {exc}")
+    return typer.Exit(1)
+
+
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")]
+
+
+def create_user(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="ROLE:SCOPE, e.g. provincial_wg:14; repeatable.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a user holding one or more roles, each with its scope."""
+    grants = _grants(role)
+    password = _new_password(password_stdin)
+    settings = Settings()
+    try:
+        _with_database(
+            settings,
+            lambda sessions, clock: handlers.create_user(
+                sessions, by=_operator(), username=username, password=password, grants=grants, now=clock.now()
+            ),
+        )
+    except handlers.UserError as exc:
+        raise _refuse(exc) from None
+    console.print(f"user {username} created: {', '.join(f'{g.role.value}:{g.scope}' for g in grants)}")
+
+
+def reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
+    """Give a user a new password and lift any lockout."""
+    password = _new_password(password_stdin)
+    try:
+        _with_database(
+            Settings(),
+            lambda sessions, clock: handlers.reset_password(
+                sessions, by=_operator(), username=username, password=password, now=clock.now()
+            ),
+        )
+    except handlers.UserError as exc:
+        raise _refuse(exc) from None
+    console.print(f"password of {username} reset")
+
+
+def seed_demo() -> None:
+    """Create (or restore) one demo user per role for the local run, and print them."""
+    settings = Settings()
+    if settings.environment == "prod":
+        console.print("[red]refused:[/red] demo users are never created when BORDER_ENV=prod")
+        raise typer.Exit(1)
+    upgrade(MIGRATIONS, settings.database_url)  # the local run seeds a fresh file
+    gazetteer = load_gazetteer()
+    _with_database(
+        settings,
+        lambda sessions, clock: handlers.seed_demo_users(
+            sessions,
+            by=_operator(),
+            password=settings.demo_password,
+            grants_of=lambda text: parse_grant(text, gazetteer),
+            now=clock.now(),
+        ),
+    )
+    rows = [(d.username, settings.demo_password, " ".join(d.grants), d.what) for d in DEMO_USERS]
+    table = Table(title="Demo users (local run only)")
+    for i, column in enumerate(("username", "password", "role:scope")):
+        # What must be typed is never cut short; the description wraps instead.
+        table.add_column(column, no_wrap=True, min_width=max(len(row[i]) for row in rows))
+    table.add_column("who", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def add_user_commands(cli: typer.Typer) -> None:
+    """Add the user commands to the service's `serve`/`migrate` CLI."""
+    cli.command("create-user")(create_user)
+    cli.command("reset-password")(reset_password)
+    cli.command("seed-demo")(seed_demo)

@@ -1,0 +1,36 @@
+"""Tables of the identity service, in its own database."""
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from shared.audit import add_audit_table
+from shared.outbox import add_messaging_tables
+
+
+class Table(SQLModel, registry=registry()):
+    """Base of this service's tables: its own metadata, so its migrations hold only its tables."""
+
+
+class User(Table, table=True):
+    """An officer who logs in; `grants` holds `{"role", "scope"}` pairs."""
+
+    __tablename__ = "app_user"  # `user` is a reserved word in PostgreSQL
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    password_hash: str = Field(max_length=200)
+    grants: list[dict] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    password_changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+metadata = Table.metadata
+add_messaging_tables(metadata)
+add_audit_table(metadata)

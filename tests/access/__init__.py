@@ -1,0 +1,1 @@
+"""Access rules across every service: deny by default."""

@@ -1,0 +1,33 @@
+"""Who read or changed a returnee's record is kept, queryable by the national administrator only, ids only."""
+
+from tests.conftest import bearer
+from tests.intake.conftest import OFFICER, registration
+
+NATIONAL = bearer(("national_admin", "KH"), subject="nat-1")
+PREY_VENG_WG = bearer(("provincial_wg", "14"), subject="pwg-14")
+
+
+async def test_registration_reads_and_corrections_are_audited(stack):
+    intake = await stack.start("intake")
+    body = registration(name_latin="Canary Sokha", phone="012 999 888")
+    assert (await intake.client.post("/returnees", json=body, headers=OFFICER)).status_code == 201
+    assert (await intake.client.get(f"/returnees/{body['id']}", headers=PREY_VENG_WG)).status_code == 200
+    fix = await intake.client.patch(
+        f"/returnees/{body['id']}",
+        json={"expected_version": 1, "needs": ["food", "medicine"]},
+        headers=OFFICER,
+    )
+    assert fix.status_code == 200, fix.text
+
+    trail = await intake.client.get("/audit", params={"object_id": body["id"]}, headers=NATIONAL)
+    assert trail.status_code == 200
+    entries = trail.json()["items"]
+    assert [(e["action"], e["subject"]) for e in reversed(entries)] == [
+        ("register", "officer-poipet"),
+        ("read", "pwg-14"),
+        ("correct", "officer-poipet"),
+    ]
+    assert all(e["object_type"] == "returnee" for e in entries)
+    assert "Canary" not in trail.text and "999" not in trail.text
+
+    assert (await intake.client.get("/audit", headers=PREY_VENG_WG)).status_code == 403

@@ -1,0 +1,1 @@
+"""Tests of the identity service: tokens, the CLI and the audit trail."""
