@@ -1,5 +1,224 @@
-"""HTTP API of the intake service."""
+"""HTTP API of the intake service: registrations, statistics and the gazetteer for the tablet page."""
 
-from fastapi import APIRouter
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from services.intake import handlers
+from services.intake.domain import Invalid
+from services.intake.models import (
+    CorrectionIn,
+    DayStats,
+    HouseholdOut,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationPage,
+)
+from shared.audit import audit
+from shared.auth import Principal, Role, public, require
+from shared.gazetteer import load_gazetteer
+from shared.service import RuntimeDep
 
 router = APIRouter(tags=["intake"])
+
+Officer = Annotated[Principal, require(Role.checkpoint_officer)]
+Reader = Annotated[Principal, require(Role.checkpoint_officer, Role.provincial_wg, Role.national_admin)]
+# The gazetteer is open data, but only signed-in users of the system fetch it from here.
+AnyUser = Annotated[Principal, require(*Role)]
+
+
+@contextmanager
+def _use_case_errors() -> Iterator[None]:
+    """Turn use-case errors into HTTP answers; messages name fields, never personal data."""
+    try:
+        yield
+    except Invalid as exc:
+        raise RequestValidationError([{"loc": exc.loc, "msg": exc.message, "type": "value_error"}]) from exc
+    except handlers.NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "registration not found") from exc
+    except handlers.OutOfScope as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "checkpoint_id: not one of your checkpoints") from exc
+    except handlers.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+@router.post("/returnees", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut)
+async def register_returnee(
+    body: RegistrationIn, rt: RuntimeDep, principal: Officer, response: Response, request: Request
+) -> HouseholdOut:
+    """Register a returnee, with household members if given; 201 when new, 200 for a re-sent request."""
+    with _use_case_errors():
+        record, created = await handlers.register(rt, principal=principal, request=body)
+    if created:
+        await audit(
+            rt, request, principal=principal, action="register", object_type="returnee", object_id=body.id
+        )
+    else:
+        response.status_code = status.HTTP_200_OK
+    return record
+
+
+@router.get("/returnees", response_model=RegistrationPage)
+async def search_returnees(
+    rt: RuntimeDep,
+    principal: Reader,
+    q: Annotated[str | None, Query(max_length=100, description="name, phone or document number")] = None,
+    checkpoint_id: Annotated[str | None, Query(max_length=16)] = None,
+    day: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RegistrationPage:
+    """Registrations the caller may see, newest first."""
+    return await handlers.search(
+        rt, principal=principal, text=q, checkpoint_id=checkpoint_id, day=day, limit=limit, offset=offset
+    )
+
+
+@router.get("/returnees/{returnee_id}", response_model=RegistrationOut)
+async def get_returnee(
+    returnee_id: UUID, rt: RuntimeDep, principal: Reader, request: Request
+) -> RegistrationOut:
+    with _use_case_errors():
+        record = await handlers.get(rt, principal=principal, returnee_id=returnee_id)
+    await audit(
+        rt, request, principal=principal, action="read", object_type="returnee", object_id=returnee_id
+    )
+    return record
+
+
+@router.patch("/returnees/{returnee_id}", response_model=RegistrationOut)
+async def correct_returnee(
+    returnee_id: UUID, body: CorrectionIn, rt: RuntimeDep, principal: Officer, request: Request
+) -> RegistrationOut:
+    """Correct a registration of one of the officer's checkpoints."""
+    with _use_case_errors():
+        record = await handlers.correct(rt, principal=principal, returnee_id=returnee_id, request=body)
+    await audit(
+        rt, request, principal=principal, action="correct", object_type="returnee", object_id=returnee_id
+    )
+    return record
+
+
+@router.get("/stats", response_model=list[DayStats])
+async def day_statistics(
+    rt: RuntimeDep,
+    principal: Reader,
+    since: date | None = None,
+    until: date | None = None,
+    checkpoint_id: Annotated[str | None, Query(max_length=16)] = None,
+) -> list[DayStats]:
+    """Arrivals per checkpoint and day (Cambodia's calendar); today when no dates are given."""
+    until = until or rt.clock.today()
+    since = since or until
+    if since > until or until - since > timedelta(days=92):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "since"),
+                    "msg": "give at most 92 days, since <= until",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return await handlers.stats(
+        rt, principal=principal, since=since, until=until, checkpoint_id=checkpoint_id
+    )
+
+
+# --- gazetteer and checkpoints, for the village picker --------------------------------------------------
+
+
+class VillageHit(BaseModel):
+    code: str
+    name_km: str
+    name_en: str
+    label_km: str
+    label_en: str
+
+
+@router.get("/gazetteer/search", response_model=list[VillageHit])
+async def search_villages(
+    principal: AnyUser,
+    q: Annotated[str, Query(min_length=1, max_length=60)],
+    province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[VillageHit]:
+    """Villages whose Khmer or Latin name contains `q`, with their commune, district and province."""
+    gaz = load_gazetteer()
+    hits = []
+    for village in gaz.search_villages(q, province_code=province, limit=limit):
+        place = gaz.place(village.code)
+        hits.append(
+            VillageHit(
+                code=village.code,
+                name_km=village.name_km,
+                name_en=village.name_en,
+                label_km=place.label("km"),
+                label_en=place.label("en"),
+            )
+        )
+    return hits
+
+
+@router.get("/gazetteer/provinces/{code}.json")
+async def province_gazetteer(code: str, principal: AnyUser, request: Request) -> Response:
+    """A province's districts, communes and villages as compact rows, for the tablet's offline picker."""
+    body, etag = _province_json(code)
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return Response(
+        body, media_type="application/json", headers={"ETag": etag, "Cache-Control": "private, max-age=86400"}
+    )
+
+
+@router.get("/gazetteer/provinces")
+async def provinces(principal: AnyUser) -> list[list[str]]:
+    """[code, Latin name, Khmer name] of every province."""
+    return [[p.code, p.name_en, p.name_km] for p in load_gazetteer().provinces()]
+
+
+@router.get("/checkpoints")
+async def checkpoints(principal: AnyUser) -> list[dict]:
+    return [
+        {"id": c.id, "name_en": c.name_en, "province_code": c.province_code}
+        for c in load_gazetteer().checkpoints()
+    ]
+
+
+@lru_cache(maxsize=32)
+def _province_json(code: str) -> tuple[bytes, str]:
+    gaz = load_gazetteer()
+    province = gaz.province(code)
+    if province is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown province code")
+    districts = gaz.districts_of(code)
+    communes = [c for d in districts for c in gaz.communes_of(d.code)]
+    villages = [v for c in communes for v in gaz.villages_of(c.code)]
+    data = {
+        "province": [province.code, province.name_en, province.name_km],
+        "districts": [[d.code, d.name_en, d.name_km] for d in districts],
+        "communes": [[c.code, c.name_en, c.name_km] for c in communes],
+        "villages": [[v.code, v.name_en, v.name_km] for v in villages],
+    }
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+# --- the tablet page's settings (public: it holds no data) ----------------------------------------------
+
+tablet = APIRouter(tags=["tablet"])
+
+
+@tablet.get("/tablet/config.json", dependencies=[public()])
+async def tablet_config(rt: RuntimeDep) -> dict:
+    """Where the page logs in; empty means the same host on port 8000."""
+    return {"identity_url": rt.settings.identity_url}  # type: ignore[attr-defined]

@@ -1,0 +1,512 @@
+"""Use cases of the intake service: each runs in one transaction and enqueues its events in it."""
+
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import domain
+from services.intake.domain import Invalid
+from services.intake.models import (
+    CorrectionIn,
+    DayStats,
+    DuplicateHint,
+    HouseholdOut,
+    PersonIn,
+    Registration,
+    RegistrationIn,
+    RegistrationOut,
+    RegistrationPage,
+    ScreeningIn,
+)
+from services.intake.settings import Settings
+from shared.auth import Principal, Role
+from shared.events.intake import (
+    QuarantinePolicy,
+    ReturneeCorrected,
+    ReturneeReferred,
+    ReturneeRegistered,
+    Screening,
+)
+from shared.gazetteer import load_gazetteer
+from shared.outbox import enqueue
+from shared.service import Runtime
+
+
+class Conflict(Exception):
+    """The request clashes with what is stored (a reused id, a stale version)."""
+
+
+class NotFound(Exception):
+    """No such registration within the caller's scope."""
+
+
+class OutOfScope(Exception):
+    """The caller may not register at this checkpoint."""
+
+
+# --- registration ---------------------------------------------------------------------------------------
+
+
+async def register(
+    rt: Runtime, *, principal: Principal, request: RegistrationIn
+) -> tuple[HouseholdOut, bool]:
+    """Register a returnee (and the household members given with them); returns (record, created).
+
+    A request re-sent with the same id returns the stored record and enqueues nothing.
+    """
+    if request.checkpoint_id not in principal.scopes(Role.checkpoint_officer):
+        raise OutOfScope
+    if load_gazetteer().checkpoint(request.checkpoint_id) is None:
+        raise Invalid(("body", "checkpoint_id"), "unknown checkpoint")
+    settings: Settings = rt.settings  # type: ignore[assignment]
+    now = rt.clock.now()
+    arrived_at = request.arrived_at or now
+    domain.check_arrival(
+        arrived_at=arrived_at,
+        now=now,
+        skew=timedelta(minutes=settings.clock_skew_minutes),
+        max_age=timedelta(days=settings.max_offline_days),
+    )
+    digest = domain.fingerprint(request.model_dump(mode="json"))
+    try:
+        return await _register_once(rt, principal, request, arrived_at, digest)
+    except IntegrityError:
+        # Another request with the same id committed first: answer as a re-send would.
+        async with rt.sessions() as session:
+            existing = await _stored_household(session, request.id, digest)
+        if existing is None:
+            raise Conflict("a registration id in this request is already used") from None
+        return existing, False
+
+
+async def _register_once(
+    rt: Runtime, principal: Principal, request: RegistrationIn, arrived_at: datetime, digest: str
+) -> tuple[HouseholdOut, bool]:
+    day = domain.cambodia_day(arrived_at)
+    policy = _policy(rt, request.checkpoint_id, day)
+    household_id = request.id if request.members else None
+    people: list[tuple[UUID, PersonIn, tuple]] = [(request.id, request, ("body",))]
+    people += [(m.id, m, ("body", "members", i)) for i, m in enumerate(request.members)]
+    _check_distinct_ids(people)
+    rows = [
+        _new_row(
+            returnee_id,
+            person,
+            loc=loc,
+            request=request,
+            arrived_at=arrived_at,
+            day=day,
+            policy=policy,
+            household_id=household_id,
+            officer=principal.subject,
+            now=rt.clock.now(),
+            digest=digest,
+        )
+        for returnee_id, person, loc in people
+    ]
+    batch = [r.id for r in rows]
+    async with rt.sessions.begin() as session:
+        existing = await _stored_household(session, request.id, digest)
+        if existing is not None:
+            return existing, False
+        for row in rows:
+            row.possible_duplicates = [
+                h.model_dump(mode="json") for h in await _duplicates(session, row, exclude=batch)
+            ]
+            session.add(row)
+        await session.flush()
+        for row in rows:
+            await enqueue(session, _snapshot(ReturneeRegistered, row), source=rt.source)
+            await _refer_if_positive(rt, session, row)
+    head, *members = (to_out(r) for r in rows)
+    return HouseholdOut(**head.model_dump(), members=members), True
+
+
+def _check_distinct_ids(people: list[tuple[UUID, PersonIn, tuple]]) -> None:
+    seen: set[UUID] = set()
+    for returnee_id, _person, loc in people:
+        if returnee_id in seen:
+            raise Invalid((*loc, "id"), "the same id is used twice in this household")
+        seen.add(returnee_id)
+
+
+def _policy(rt: Runtime, checkpoint_id: str, day: date) -> QuarantinePolicy:
+    settings: Settings = rt.settings  # type: ignore[assignment]
+    rules = [domain.Rule(r.checkpoint_id, r.policy, r.starts_on, r.ends_on) for r in settings.policy_rules]
+    return domain.policy_for(rules, settings.default_policy, checkpoint_id=checkpoint_id, day=day)
+
+
+def _new_row(
+    returnee_id: UUID,
+    person: PersonIn,
+    *,
+    loc: tuple,
+    request: RegistrationIn,
+    arrived_at: datetime,
+    day: date,
+    policy: QuarantinePolicy,
+    household_id: UUID | None,
+    officer: str,
+    now: datetime,
+    digest: str,
+) -> Registration:
+    age = domain.resolve_age(birth=person.date_of_birth, age_years=person.age_years, today=day, loc=loc)
+    domain.check_id_document(doc_type=person.id_doc_type, number=person.id_doc_number, loc=loc)
+    return Registration(
+        id=returnee_id,
+        household_id=household_id,
+        checkpoint_id=request.checkpoint_id,
+        arrived_at=arrived_at,
+        arrival_day=day,
+        registered_at=now,
+        updated_at=now,
+        officer=officer,
+        name_km=person.name_km,
+        name_latin=person.name_latin,
+        sex=person.sex.value,
+        date_of_birth=person.date_of_birth,
+        age_years=age,
+        phone=person.phone,
+        id_doc_type=person.id_doc_type.value,
+        id_doc_number=person.id_doc_number,
+        home_village_code=request.home_village_code,
+        worked_in=person.worked_in,
+        migration_status=person.migration_status.value if person.migration_status else None,
+        temperature_c=person.screening.temperature_c,
+        symptoms=[s.value for s in person.screening.symptoms],
+        test_result=person.screening.test_result,
+        special_care=domain.care_flags(person.special_care, age),
+        needs=[n.value for n in person.needs],
+        consent=person.consent,
+        policy=policy.value,
+        payload_hash=digest,
+    )
+
+
+async def _stored_household(session: AsyncSession, head_id: UUID, digest: str) -> HouseholdOut | None:
+    """The stored registration with this id (and its members), if the same request made it."""
+    head = await session.get(Registration, head_id)
+    if head is None:
+        return None
+    if head.payload_hash != digest:
+        raise Conflict("this registration id was used for different details")
+    members = []
+    if head.household_id is not None:
+        members = (
+            await session.scalars(
+                select(Registration)
+                .where(Registration.household_id == head.household_id, Registration.id != head.id)
+                .order_by(Registration.registered_at, Registration.id)
+            )
+        ).all()
+    return HouseholdOut(**to_out(head).model_dump(), members=[to_out(m) for m in members])
+
+
+async def _duplicates(
+    session: AsyncSession, row: Registration, *, exclude: list[UUID]
+) -> list[DuplicateHint]:
+    """Earlier registrations that may be the same person: same ID document, or name + birth + village."""
+    same_doc = (
+        and_(Registration.id_doc_type == row.id_doc_type, Registration.id_doc_number == row.id_doc_number)
+        if row.id_doc_number
+        else false()
+    )
+    same_person = (
+        and_(
+            Registration.home_village_code == row.home_village_code,
+            Registration.date_of_birth == row.date_of_birth,
+            or_(
+                func.lower(Registration.name_latin) == row.name_latin.lower(),
+                Registration.name_km == row.name_km,
+            ),
+        )
+        if row.date_of_birth
+        else false()
+    )
+    found = await session.execute(
+        select(
+            Registration.id,
+            Registration.checkpoint_id,
+            Registration.arrived_at,
+            Registration.id_doc_number,
+        )
+        .where(or_(same_doc, same_person), Registration.id.not_in(exclude))
+        .order_by(Registration.arrived_at.desc())
+        .limit(5)
+    )
+    return [
+        DuplicateHint(
+            id=f.id,
+            checkpoint_id=f.checkpoint_id,
+            arrived_at=_aware(f.arrived_at),
+            reason="same_id_document"
+            if row.id_doc_number and f.id_doc_number == row.id_doc_number
+            else "same_name_birth_village",
+        )
+        for f in found
+    ]
+
+
+def _snapshot(cls, row: Registration):
+    return cls(
+        returnee_id=row.id,
+        household_id=row.household_id,
+        checkpoint_id=row.checkpoint_id,
+        arrived_at=_aware(row.arrived_at),
+        home_village_code=row.home_village_code,
+        name_km=row.name_km,
+        name_latin=row.name_latin,
+        sex=row.sex,
+        age_years=row.age_years,
+        phone=row.phone,
+        special_care=row.special_care,
+        screening=Screening(
+            temperature_c=row.temperature_c, symptoms=row.symptoms, test_result=row.test_result
+        ),
+        policy=row.policy,
+    )
+
+
+async def _refer_if_positive(rt: Runtime, session: AsyncSession, row: Registration) -> None:
+    """A positive screening refers the returnee to health care, once."""
+    reasons = domain.referral_reasons(
+        temperature_c=row.temperature_c, symptoms=row.symptoms, test_result=row.test_result
+    )
+    if not reasons or row.referred:
+        return
+    row.referred = True
+    referral = ReturneeReferred(
+        returnee_id=row.id,
+        checkpoint_id=row.checkpoint_id,
+        home_village_code=row.home_village_code,
+        reason=",".join(reasons),
+        referred_at=rt.clock.now(),
+    )
+    await enqueue(session, referral, source=rt.source)
+
+
+# --- correction -----------------------------------------------------------------------------------------
+
+
+async def correct(
+    rt: Runtime, *, principal: Principal, returnee_id: UUID, request: CorrectionIn
+) -> RegistrationOut:
+    """Correct a registration of the officer's checkpoint; a change enqueues `returnee.corrected`."""
+    changes = request.model_dump(exclude_unset=True, exclude={"expected_version"})
+    async with rt.sessions.begin() as session:
+        row = (
+            await session.scalars(
+                select(Registration)
+                .where(Registration.id == returnee_id, _writable(principal))
+                .with_for_update()
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound
+        if request.expected_version is not None and request.expected_version != row.version:
+            raise Conflict("the registration was changed since it was read")
+        before = to_out(row).model_dump()
+        _apply(row, changes, request)
+        if to_out(row).model_dump() == before:
+            return to_out(row)
+        row.version += 1
+        row.updated_at = rt.clock.now()
+        await enqueue(session, _snapshot(ReturneeCorrected, row), source=rt.source)
+        await _refer_if_positive(rt, session, row)
+    return to_out(row)
+
+
+_REQUIRED = ("name_km", "name_latin", "sex", "home_village_code", "id_doc_type")
+
+
+def _apply(row: Registration, changes: dict, request: CorrectionIn) -> None:
+    loc = ("body",)
+    for name in _REQUIRED:
+        if name in changes and changes[name] is None:
+            raise Invalid((*loc, name), "this field cannot be removed")
+    old_age_flags = set(domain.care_flags([], row.age_years))
+    for name in ("name_km", "name_latin", "phone", "id_doc_number", "home_village_code", "worked_in"):
+        if name in changes:
+            setattr(row, name, getattr(request, name))
+    for name in ("sex", "id_doc_type", "migration_status"):
+        if name in changes:
+            value = getattr(request, name)
+            setattr(row, name, value.value if value is not None else None)
+    if "date_of_birth" in changes or "age_years" in changes:
+        birth = request.date_of_birth if "date_of_birth" in changes else row.date_of_birth
+        given = request.age_years if "age_years" in changes else None
+        row.age_years = domain.resolve_age(birth=birth, age_years=given, today=row.arrival_day, loc=loc)
+        row.date_of_birth = birth
+    domain.check_id_document(doc_type=row.id_doc_type, number=row.id_doc_number, loc=loc)
+    if request.screening is not None:
+        row.temperature_c = request.screening.temperature_c
+        row.symptoms = [s.value for s in request.screening.symptoms]
+        row.test_result = request.screening.test_result
+    if request.needs is not None:
+        row.needs = [n.value for n in request.needs]
+    officer_flags = (
+        [f.value for f in request.special_care]
+        if request.special_care is not None
+        else [f for f in row.special_care if f not in old_age_flags]
+    )
+    row.special_care = domain.care_flags(officer_flags, row.age_years)
+
+
+# --- reads ----------------------------------------------------------------------------------------------
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    """What a caller may read: their checkpoints, or their province's checkpoints and home villages."""
+    if principal.is_national:
+        return true()
+    conditions = []
+    checkpoints = principal.scopes(Role.checkpoint_officer)
+    if checkpoints:
+        conditions.append(Registration.checkpoint_id.in_(checkpoints))
+    provinces = principal.scopes(Role.provincial_wg)
+    if provinces:
+        in_province = [c.id for c in load_gazetteer().checkpoints() if c.province_code in provinces]
+        conditions.append(Registration.checkpoint_id.in_(in_province))
+        conditions += [Registration.home_village_code.startswith(p) for p in provinces]
+    return or_(*conditions) if conditions else false()
+
+
+def _writable(principal: Principal) -> ColumnElement[bool]:
+    checkpoints = principal.scopes(Role.checkpoint_officer)
+    return Registration.checkpoint_id.in_(checkpoints) if checkpoints else false()
+
+
+async def get(rt: Runtime, *, principal: Principal, returnee_id: UUID) -> RegistrationOut:
+    async with rt.sessions() as session:
+        row = (
+            await session.scalars(
+                select(Registration).where(Registration.id == returnee_id, _visible(principal))
+            )
+        ).one_or_none()
+    if row is None:
+        raise NotFound
+    return to_out(row)
+
+
+async def search(
+    rt: Runtime,
+    *,
+    principal: Principal,
+    text: str | None,
+    checkpoint_id: str | None,
+    day: date | None,
+    limit: int,
+    offset: int,
+) -> RegistrationPage:
+    """Registrations the caller may see, newest first, matching a name, phone or document number."""
+    where = [_visible(principal)]
+    if checkpoint_id:
+        where.append(Registration.checkpoint_id == checkpoint_id)
+    if day:
+        where.append(Registration.arrival_day == day)
+    if text:
+        needle = text.strip().lower()
+        where.append(
+            or_(
+                func.lower(Registration.name_latin).contains(needle, autoescape=True),
+                Registration.name_km.contains(text.strip(), autoescape=True),
+                Registration.phone.contains(_phone_digits(needle) or needle, autoescape=True),
+                Registration.id_doc_number.contains(needle.upper(), autoescape=True),
+            )
+        )
+    async with rt.sessions() as session:
+        total = (
+            await session.execute(select(func.count()).select_from(Registration).where(*where))
+        ).scalar_one()
+        rows = (
+            await session.scalars(
+                select(Registration)
+                .where(*where)
+                .order_by(Registration.arrived_at.desc(), Registration.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+    return RegistrationPage(total=total, items=[to_out(r) for r in rows])
+
+
+async def stats(
+    rt: Runtime, *, principal: Principal, since: date, until: date, checkpoint_id: str | None
+) -> list[DayStats]:
+    """Counts per checkpoint and arrival day, over the registrations the caller may see."""
+    where = [_visible(principal), Registration.arrival_day >= since, Registration.arrival_day <= until]
+    if checkpoint_id:
+        where.append(Registration.checkpoint_id == checkpoint_id)
+
+    def count_if(condition) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    group = (Registration.checkpoint_id, Registration.arrival_day)
+    totals = (
+        select(
+            *group,
+            func.count().label("total"),
+            count_if(Registration.sex == "F").label("female"),
+            count_if(Registration.sex == "M").label("male"),
+            count_if(Registration.sex == "X").label("other"),
+            count_if(Registration.referred).label("referred"),
+            func.count(func.distinct(Registration.household_id)).label("households"),
+            count_if(Registration.policy == "border").label("border"),
+            count_if(Registration.policy == "home").label("home"),
+        )
+        .where(*where)
+        .group_by(*group)
+        .order_by(*group)
+    )
+    async with rt.sessions() as session:
+        rows = (await session.execute(totals)).all()
+        # Flags are JSON lists, counted here rather than with each database's JSON functions.
+        flags = (
+            await session.execute(select(*group, Registration.special_care, Registration.needs).where(*where))
+        ).all()
+    care: dict[tuple, Counter] = defaultdict(Counter)
+    needs: dict[tuple, Counter] = defaultdict(Counter)
+    for cp, day, special_care, wanted in flags:
+        care[(cp, day)].update(special_care)
+        needs[(cp, day)].update(wanted)
+    return [
+        DayStats(
+            checkpoint_id=r.checkpoint_id,
+            day=r.arrival_day,
+            total=r.total,
+            female=r.female,
+            male=r.male,
+            other=r.other,
+            referred=r.referred,
+            households=r.households,
+            policy={"border": r.border, "home": r.home},
+            special_care=dict(care[(r.checkpoint_id, r.arrival_day)]),
+            needs=dict(needs[(r.checkpoint_id, r.arrival_day)]),
+        )
+        for r in rows
+    ]
+
+
+def _phone_digits(text: str) -> str:
+    """Digits of a typed phone number without its trunk 0, to match the stored +855... form."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits[1:] if digits.startswith("0") else digits
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def to_out(row: Registration) -> RegistrationOut:
+    data = row.model_dump()
+    data["arrived_at"] = _aware(row.arrived_at)
+    data["registered_at"] = _aware(row.registered_at)
+    data["screening"] = ScreeningIn(
+        temperature_c=row.temperature_c, symptoms=row.symptoms, test_result=row.test_result
+    )
+    return RegistrationOut.model_validate(data)

@@ -1,0 +1,651 @@
+// The checkpoint tablet: registrations are kept in IndexedDB first and sent when the network allows.
+// Plain modern JS, no build step, no CDN: every byte is served by the intake service.
+"use strict";
+
+const STRINGS = {
+  km: {
+    title: "ចុះឈ្មោះអ្នកវិលត្រឡប់", lang_other: "English", sync_now: "បញ្ជូនឥឡូវ", logout: "ចាកចេញ",
+    login: "ចូលប្រើ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់",
+    login_note: "ការចុះឈ្មោះដែលមិនទាន់បញ្ជូន នៅតែរក្សាទុកលើថេប្លេតនេះ។",
+    login_expired: "សម័យប្រើប្រាស់បានផុតកំណត់ សូមចូលម្តងទៀត។ ការចុះឈ្មោះដែលរង់ចាំនៅតែមាន។",
+    login_failed: "ឈ្មោះអ្នកប្រើ ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ", login_offline: "ត្រូវការអ៊ីនធឺណិតដើម្បីចូលប្រើ",
+    person: "អ្នកវិលត្រឡប់", name_km: "ឈ្មោះ (អក្សរខ្មែរ)", name_latin: "ឈ្មោះ (អក្សរឡាតាំង)",
+    sex: "ភេទ", sex_F: "ស្រី", sex_M: "ប្រុស", sex_X: "ផ្សេងៗ",
+    date_of_birth: "ថ្ងៃខែឆ្នាំកំណើត", age_years: "អាយុ (ឆ្នាំ)", phone: "លេខទូរស័ព្ទ",
+    id_doc_type: "ឯកសារអត្តសញ្ញាណ", id_doc_number: "លេខឯកសារ", doc_none: "គ្មាន",
+    doc_national_id: "អត្តសញ្ញាណប័ណ្ណសញ្ជាតិខ្មែរ", doc_passport: "លិខិតឆ្លងដែន",
+    doc_border_pass: "លិខិតអនុញ្ញាតឆ្លងដែន", doc_thai_work_permit: "ប័ណ្ណការងារថៃ",
+    home_village: "ភូមិលំនៅដ្ឋាន", village_search: "ស្វែងរកភូមិ (ខ្មែរ ឬឡាតាំង)",
+    province: "ខេត្ត/រាជធានី", district: "ស្រុក/ក្រុង/ខណ្ឌ", commune: "ឃុំ/សង្កាត់", village: "ភូមិ",
+    thailand: "នៅប្រទេសថៃ", worked_in: "កន្លែងធ្វើការ (ខេត្ត វិស័យ)", migration_status: "ស្ថានភាពចំណាកស្រុក",
+    ms_mou_worker: "ពលករតាម MoU", ms_irregular: "ពលករមិនប្រក្រតី", ms_extension_group_1: "ក្រុមពន្យារទី ១",
+    ms_extension_group_2: "ក្រុមពន្យារទី ២", ms_extension_group_3: "ក្រុមពន្យារទី ៣",
+    ms_extension_group_4: "ក្រុមពន្យារទី ៤", ms_other: "ផ្សេងៗ",
+    screening: "ការពិនិត្យសុខភាព", temperature: "សីតុណ្ហភាព (°C)", test_result: "លទ្ធផលតេស្ត",
+    tr_none: "មិនបានធ្វើតេស្ត", tr_negative: "អវិជ្ជមាន", tr_positive: "វិជ្ជមាន",
+    symptoms: "រោគសញ្ញា", sy_fever: "គ្រុនក្តៅ", sy_cough: "ក្អក", sy_sore_throat: "ឈឺបំពង់ក",
+    sy_shortness_of_breath: "ពិបាកដកដង្ហើម", sy_loss_of_taste_or_smell: "បាត់ការភ្លក្ស ឬក្លិន",
+    sy_diarrhoea: "រាគ", sy_fatigue: "អស់កម្លាំង", sy_other: "ផ្សេងៗ",
+    special_care: "ការថែទាំពិសេស", sc_child: "កុមារ", sc_infant: "ទារក", sc_pregnant: "ស្ត្រីមានផ្ទៃពោះ",
+    sc_ill: "អ្នកជំងឺ", sc_elderly: "មនុស្សចាស់", sc_disability: "ជនមានពិការភាព",
+    needs: "តម្រូវការ", nd_food: "អាហារ", nd_water: "ទឹក", nd_medicine: "ថ្នាំពេទ្យ", nd_shelter: "ទីជម្រក",
+    household: "សមាជិកគ្រួសារដែលធ្វើដំណើរជាមួយ", add_member: "បន្ថែមសមាជិក", remove: "លុប",
+    consent: "សាមីខ្លួនយល់ព្រមឱ្យកត់ត្រាព័ត៌មាននេះ ដើម្បីការថែទាំ និងការធ្វើដំណើរទៅផ្ទះ",
+    register: "ចុះឈ្មោះ", today: "ការចុះឈ្មោះថ្ងៃនេះ", online: "មានអ៊ីនធឺណិត", offline: "គ្មានអ៊ីនធឺណិត",
+    pending: "រង់ចាំ", st_pending: "រង់ចាំបញ្ជូន", st_synced: "បានបញ្ជូន", st_rejected: "ត្រូវបានបដិសេធ",
+    duplicate: "អាចស្ទួននឹងការចុះឈ្មោះមុន", referred: "បញ្ជូនទៅមន្ត្រីសុខាភិបាល", members_n: "សមាជិក",
+    fix: "កែ", saved: "បានរក្សាទុកលើថេប្លេត", missing: "សូមបំពេញ", pick_village: "សូមជ្រើសរើសភូមិ",
+    no_hits: "រកមិនឃើញ",
+  },
+  en: {
+    title: "Returnee registration", lang_other: "ខ្មែរ", sync_now: "Sync now", logout: "Log out",
+    login: "Log in", username: "User name", password: "Password",
+    login_note: "Registrations not yet sent stay on this tablet.",
+    login_expired: "Your session has expired: log in again. Waiting registrations are kept.",
+    login_failed: "Wrong user name or password", login_offline: "Logging in needs a connection",
+    person: "Returnee", name_km: "Name (Khmer script)", name_latin: "Name (Latin letters)",
+    sex: "Sex", sex_F: "Female", sex_M: "Male", sex_X: "Other",
+    date_of_birth: "Date of birth", age_years: "Age (years)", phone: "Phone",
+    id_doc_type: "ID document", id_doc_number: "Document number", doc_none: "None",
+    doc_national_id: "Khmer national ID card", doc_passport: "Passport",
+    doc_border_pass: "Border pass", doc_thai_work_permit: "Thai work permit",
+    home_village: "Home village", village_search: "Find a village (Khmer or Latin)",
+    province: "Province", district: "District", commune: "Commune", village: "Village",
+    thailand: "In Thailand", worked_in: "Worked in (province, sector)", migration_status: "Migration status",
+    ms_mou_worker: "MoU worker", ms_irregular: "Irregular worker", ms_extension_group_1: "Extension group 1",
+    ms_extension_group_2: "Extension group 2", ms_extension_group_3: "Extension group 3",
+    ms_extension_group_4: "Extension group 4", ms_other: "Other",
+    screening: "Health screening", temperature: "Temperature (°C)", test_result: "Test result",
+    tr_none: "No test", tr_negative: "Negative", tr_positive: "Positive",
+    symptoms: "Symptoms", sy_fever: "Fever", sy_cough: "Cough", sy_sore_throat: "Sore throat",
+    sy_shortness_of_breath: "Shortness of breath", sy_loss_of_taste_or_smell: "Loss of taste or smell",
+    sy_diarrhoea: "Diarrhoea", sy_fatigue: "Fatigue", sy_other: "Other",
+    special_care: "Special care", sc_child: "Child", sc_infant: "Infant", sc_pregnant: "Pregnant",
+    sc_ill: "Ill", sc_elderly: "Elderly", sc_disability: "Disability",
+    needs: "Needs", nd_food: "Food", nd_water: "Water", nd_medicine: "Medicine", nd_shelter: "Shelter",
+    household: "Household members travelling together", add_member: "Add member", remove: "Remove",
+    consent: "The person agrees that this information is recorded for their care and journey home",
+    register: "Register", today: "Today's registrations", online: "Online", offline: "Offline",
+    pending: "waiting", st_pending: "Waiting to send", st_synced: "Sent", st_rejected: "Rejected",
+    duplicate: "Possible duplicate of an earlier registration", referred: "Referred to health staff",
+    members_n: "members", fix: "Fix", saved: "Saved on the tablet", missing: "Please fill in",
+    pick_village: "Please choose a village", no_hits: "No match",
+  },
+};
+
+const CHOICES = {
+  symptoms: ["fever", "cough", "sore_throat", "shortness_of_breath", "loss_of_taste_or_smell", "diarrhoea", "fatigue", "other"],
+  special_care: ["child", "infant", "pregnant", "ill", "elderly", "disability"],
+  needs: ["food", "water", "medicine", "shelter"],
+};
+const PREFIX = { symptoms: "sy_", special_care: "sc_", needs: "nd_" };
+const TOKEN_KEY = "intake.token";
+const LANG_KEY = "intake.lang";
+const API = new URL("..", location.href).pathname.replace(/\/$/, "");  // the service root
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+let lang = localStorage.getItem(LANG_KEY) || "km";
+const t = (key) => STRINGS[lang][key] ?? key;
+
+// --- IndexedDB: the queue of registrations and the cached gazetteer ----------------------------------------
+
+const dbReady = new Promise((resolve, reject) => {
+  const open = indexedDB.open("intake", 1);
+  open.onupgradeneeded = () => {
+    open.result.createObjectStore("queue", { keyPath: "id" });
+    open.result.createObjectStore("gazetteer");
+  };
+  open.onsuccess = () => resolve(open.result);
+  open.onerror = () => reject(open.error);
+});
+
+async function store(name, mode, work) {
+  const db = await dbReady;
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(name, mode);
+    const request = work(tx.objectStore(name));
+    tx.oncomplete = () => resolve(request?.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+const queueAll = () => store("queue", "readonly", (s) => s.getAll());
+const queuePut = (record) => store("queue", "readwrite", (s) => s.put(record));
+const queueDelete = (id) => store("queue", "readwrite", (s) => s.delete(id));
+const gazGet = (key) => store("gazetteer", "readonly", (s) => s.get(key));
+const gazPut = (key, value) => store("gazetteer", "readwrite", (s) => s.put(value, key));
+
+// --- the token: verified by the services, read here only for its expiry and checkpoints -------------------
+
+function claims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null;
+  }
+}
+
+function session() {
+  const token = localStorage.getItem(TOKEN_KEY);
+  const c = token && claims(token);
+  if (!c || c.exp * 1000 <= Date.now()) return null;
+  const checkpoints = (c.roles || []).filter((g) => g.role === "checkpoint_officer").map((g) => g.scope);
+  return { token, checkpoints, expires: c.exp * 1000 };
+}
+
+let identityUrl = "";
+async function loadConfig() {
+  try {
+    const config = await (await fetch("config.json")).json();
+    identityUrl = config.identity_url || "";
+  } catch { /* offline without a cached config: fall back to the default below */ }
+  if (!identityUrl) identityUrl = `${location.protocol}//${location.hostname}:8000`;
+}
+
+async function logIn(form) {
+  const error = $("#login-error");
+  error.textContent = "";
+  const body = new URLSearchParams({ grant_type: "password", username: form.username.value, password: form.password.value });
+  let response;
+  try {
+    response = await fetch(`${identityUrl}/auth/token`, { method: "POST", body });
+  } catch {
+    error.textContent = t("login_offline");
+    return;
+  }
+  if (!response.ok) {
+    error.textContent = t("login_failed");
+    return;
+  }
+  localStorage.setItem(TOKEN_KEY, (await response.json()).access_token);
+  form.reset();
+  start();
+}
+
+function askLogin(expired) {
+  $("#app").hidden = true;
+  $("#login").hidden = false;
+  $("#login-note").textContent = expired ? t("login_expired") : t("login_note");
+  $("input[name=username]").focus();
+}
+
+async function authFetch(path, options = {}) {
+  const s = session();
+  if (!s) throw new LoginNeeded();
+  const response = await fetch(API + path, {
+    ...options,
+    headers: { ...(options.headers || {}), Authorization: `Bearer ${s.token}` },
+  });
+  if (response.status === 401) throw new LoginNeeded();
+  return response;
+}
+class LoginNeeded extends Error {}
+
+// --- gazetteer: every province kept on the tablet, the officer's own first ------------------------------
+
+const gaz = { provinces: [], byProvince: new Map() };
+
+async function loadProvince(code) {
+  if (gaz.byProvince.has(code)) return gaz.byProvince.get(code);
+  let data = await gazGet(`p${code}`);
+  if (!data) {
+    const response = await authFetch(`/gazetteer/provinces/${code}.json`);
+    if (!response.ok) throw new Error(`province ${response.status}`);
+    data = await response.json();
+    await gazPut(`p${code}`, data);
+  }
+  gaz.byProvince.set(code, data);
+  return data;
+}
+
+async function loadGazetteer(checkpointProvince) {
+  gaz.provinces = (await gazGet("provinces")) || [];
+  if (!gaz.provinces.length) {
+    gaz.provinces = await (await authFetch("/gazetteer/provinces")).json();
+    await gazPut("provinces", gaz.provinces);
+  }
+  fillSelect($("#province"), gaz.provinces);
+  const order = [checkpointProvince, ...gaz.provinces.map((p) => p[0])].filter(Boolean);
+  for (const code of new Set(order)) {
+    try {
+      await loadProvince(code);
+    } catch (err) {
+      if (err instanceof LoginNeeded) throw err;
+      return;  // offline: what is cached so far still works; the rest comes on the next start
+    }
+  }
+}
+
+const nameOf = (row) => (lang === "km" ? row[2] : row[1]);
+
+function fillSelect(select, rows, keep) {
+  select.replaceChildren(new Option("", ""), ...rows.map((r) => new Option(nameOf(r), r[0])));
+  if (keep && rows.some((r) => r[0] === keep)) select.value = keep;
+}
+
+async function pickProvince(code) {
+  $("#province").value = code;
+  const data = code ? await loadProvince(code) : { districts: [] };
+  fillSelect($("#district"), data.districts);
+  fillSelect($("#commune"), []);
+  fillSelect($("#village"), []);
+}
+
+function pickDistrict(code) {
+  const data = gaz.byProvince.get(code.slice(0, 2));
+  fillSelect($("#commune"), data ? data.communes.filter((c) => c[0].startsWith(code)) : []);
+  fillSelect($("#village"), []);
+}
+
+function pickCommune(code) {
+  const data = gaz.byProvince.get(code.slice(0, 2));
+  fillSelect($("#village"), data ? data.villages.filter((v) => v[0].startsWith(code)) : []);
+}
+
+async function pickVillage(code) {
+  await pickProvince(code.slice(0, 2));
+  $("#district").value = code.slice(0, 4);
+  pickDistrict(code.slice(0, 4));
+  $("#commune").value = code.slice(0, 6);
+  pickCommune(code.slice(0, 6));
+  $("#village").value = code;
+}
+
+function villageLabel(code) {
+  const data = gaz.byProvince.get(code.slice(0, 2));
+  if (!data) return code;
+  const find = (rows, c) => rows.find((r) => r[0] === c);
+  return [find(data.villages, code), find(data.communes, code.slice(0, 6)), find(data.districts, code.slice(0, 4)), data.province]
+    .filter(Boolean).map(nameOf).join(", ");
+}
+
+function searchLocal(text, limit = 12) {
+  const needle = text.trim().toLowerCase();
+  if (!needle) return [];
+  const starts = [];
+  const contains = [];
+  for (const data of gaz.byProvince.values()) {
+    for (const v of data.villages) {
+      const en = v[1].toLowerCase();
+      if (en.startsWith(needle) || v[2].startsWith(needle)) starts.push(v[0]);
+      else if (contains.length < limit && (en.includes(needle) || v[2].includes(needle))) contains.push(v[0]);
+      if (starts.length >= limit) return starts;
+    }
+  }
+  return [...starts, ...contains].slice(0, limit);
+}
+
+function showHits(codes) {
+  const list = $("#village-hits");
+  list.replaceChildren(...codes.map((code, i) => {
+    const li = document.createElement("li");
+    li.textContent = villageLabel(code);
+    li.dataset.code = code;
+    li.setAttribute("role", "option");
+    li.tabIndex = -1;
+    if (i === 0) li.classList.add("first");
+    li.addEventListener("click", () => chooseHit(code));
+    return li;
+  }));
+  if (!codes.length && $("#village_q").value.trim()) {
+    const li = document.createElement("li");
+    li.textContent = t("no_hits");
+    list.append(li);
+  }
+}
+
+async function chooseHit(code) {
+  await pickVillage(code);
+  $("#village-hits").replaceChildren();
+  $("#village_q").value = villageLabel(code);
+  $("#worked_in").focus();  // keep the keyboard moving down the form
+}
+
+// --- the form ---------------------------------------------------------------------------------------
+
+function buildChecks() {
+  for (const box of $$(".checks")) {
+    const group = box.dataset.group;
+    box.replaceChildren(...CHOICES[group].map((value) => {
+      const label = document.createElement("label");
+      label.innerHTML = `<input type="checkbox" name="${group}" value="${value}"> <span data-i18n="${PREFIX[group]}${value}"></span>`;
+      return label;
+    }));
+  }
+}
+
+function translate() {
+  document.documentElement.lang = lang;
+  for (const el of $$("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  $("#lang").textContent = t("lang_other");
+  for (const [id, rows] of [["#province", gaz.provinces]]) fillSelect($(id), rows, $(id).value);
+  const v = $("#village").value;
+  if (v) pickVillage(v);
+  renderStatus();
+  renderRecords();
+}
+
+const checked = (form, name) => $$(`input[name=${name}]:checked`, form).map((i) => i.value);
+const value = (el) => (el.value.trim() === "" ? null : el.value.trim());
+
+function readForm(form, id, checkpoint) {
+  const members = $$(".member", form).map((m) => ({
+    id: m.dataset.id,
+    name_km: value($(".m-name_km", m)),
+    name_latin: value($(".m-name_latin", m)),
+    sex: value($(".m-sex", m)),
+    age_years: Number($(".m-age_years", m).value),
+    screening: { temperature_c: Number($(".m-temperature_c", m).value) },
+    consent: true,  // the head of household consents for the people travelling with them
+  }));
+  const age = value($("#age_years"));
+  return {
+    id,
+    checkpoint_id: checkpoint,
+    arrived_at: new Date().toISOString(),
+    name_km: value($("#name_km")),
+    name_latin: value($("#name_latin")),
+    sex: value($("#sex")),
+    date_of_birth: value($("#date_of_birth")),
+    age_years: age === null ? null : Number(age),
+    phone: value($("#phone")),
+    id_doc_type: $("#id_doc_type").value,
+    id_doc_number: $("#id_doc_type").value === "none" ? null : value($("#id_doc_number")),
+    home_village_code: value($("#village")),
+    worked_in: value($("#worked_in")),
+    migration_status: value($("#migration_status")),
+    screening: {
+      temperature_c: Number($("#temperature_c").value),
+      symptoms: checked(form, "symptoms"),
+      test_result: $("#test_result").value,
+    },
+    special_care: checked(form, "special_care"),
+    needs: checked(form, "needs"),
+    consent: $("#consent").checked,
+    members,
+  };
+}
+
+function firstMissing(form) {
+  if (!$("#village").value) return $("#village_q");
+  if (!$("#date_of_birth").value && !$("#age_years").value) return $("#age_years");
+  return $$("input[required], select[required]", form).find((el) => !el.disabled && !el.checkValidity());
+}
+
+let editingId = null;
+
+async function submitForm(event) {
+  event.preventDefault();
+  const form = event.target;
+  const missing = firstMissing(form);
+  if (missing) {
+    $("#form-error").textContent = `${t("missing")}: ${missing.closest("label")?.querySelector("span")?.textContent || t("pick_village")}`;
+    missing.focus();
+    return;
+  }
+  const s = session();
+  if (!s) return askLogin(true);
+  const id = editingId || crypto.randomUUID();
+  const body = readForm(form, id, $("#checkpoint").dataset.id);
+  await queuePut({ id, body, state: "pending", created: Date.now(), day: localDay(new Date()) });
+  editingId = null;
+  clearForm(form);
+  $("#form-error").textContent = t("saved");
+  await renderRecords();
+  sync();
+}
+
+function clearForm(form) {
+  form.reset();
+  $("#member-list").replaceChildren();
+  $("#id_doc_number").disabled = true;
+  $("#village-hits").replaceChildren();
+  fillSelect($("#district"), []);
+  fillSelect($("#commune"), []);
+  fillSelect($("#village"), []);
+  $("#name_km").focus();
+}
+
+function addMember(data) {
+  const node = $("#member-template").content.firstElementChild.cloneNode(true);
+  node.dataset.id = data?.id || crypto.randomUUID();
+  for (const el of $$("[data-i18n]", node)) el.textContent = t(el.dataset.i18n);
+  $(".m-remove", node).addEventListener("click", () => node.remove());
+  if (data) {
+    $(".m-name_km", node).value = data.name_km || "";
+    $(".m-name_latin", node).value = data.name_latin || "";
+    $(".m-sex", node).value = data.sex || "";
+    $(".m-age_years", node).value = data.age_years ?? "";
+    $(".m-temperature_c", node).value = data.screening?.temperature_c ?? "";
+  }
+  $("#member-list").append(node);
+  $(".m-name_km", node).focus();
+}
+
+// A rejected registration goes back into the form, under the same id, to be fixed and queued again.
+async function fixRecord(record) {
+  const b = record.body;
+  clearForm($("#form"));
+  for (const key of ["name_km", "name_latin", "sex", "date_of_birth", "age_years", "phone", "id_doc_type", "id_doc_number", "worked_in", "migration_status"]) {
+    $(`#${key}`).value = b[key] ?? "";
+  }
+  $("#id_doc_number").disabled = b.id_doc_type === "none";
+  $("#temperature_c").value = b.screening.temperature_c;
+  $("#test_result").value = b.screening.test_result;
+  for (const group of Object.keys(CHOICES)) {
+    const values = group === "symptoms" ? b.screening.symptoms : b[group];
+    for (const box of $$(`input[name=${group}]`)) box.checked = values.includes(box.value);
+  }
+  $("#consent").checked = b.consent;
+  if (b.home_village_code) await pickVillage(b.home_village_code);
+  b.members.forEach(addMember);
+  editingId = record.id;
+  await queueDelete(record.id);
+  await renderRecords();
+  $("#name_km").focus();
+}
+
+// --- the queue: sent in order, each POST safe to repeat (the id was made here) --------------------------
+
+let syncing = false;
+
+async function sync() {
+  if (syncing || !navigator.onLine || !session()) return;
+  syncing = true;
+  try {
+    const waiting = (await queueAll()).filter((r) => r.state === "pending").sort((a, b) => a.created - b.created);
+    for (const record of waiting) {
+      let response;
+      try {
+        response = await authFetch("/returnees", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(record.body),
+        });
+      } catch (err) {
+        if (err instanceof LoginNeeded) askLogin(true);
+        break;  // offline or logged out: the rest waits for the next try
+      }
+      if (response.ok) {
+        const saved = await response.json();
+        const people = [saved, ...saved.members];
+        record.state = "synced";
+        record.duplicate = people.some((p) => p.possible_duplicates.length > 0);
+        record.referred = people.some((p) => p.referred);
+      } else if (response.status >= 500) {
+        break;
+      } else {
+        record.state = "rejected";
+        record.error = await problem(response);
+      }
+      await queuePut(record);
+      await renderRecords();
+    }
+  } finally {
+    syncing = false;
+    renderStatus();
+  }
+}
+
+async function problem(response) {
+  try {
+    const detail = (await response.json()).detail;
+    if (Array.isArray(detail)) return detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ");
+    return String(detail);
+  } catch {
+    return `HTTP ${response.status}`;
+  }
+}
+
+function localDay(date) {
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+async function renderRecords() {
+  const today = localDay(new Date());
+  const records = (await queueAll()).filter((r) => r.day === today || r.state !== "synced").sort((a, b) => b.created - a.created);
+  $("#today-count").textContent = records.length;
+  $("#records").replaceChildren(...records.map((r) => {
+    const li = document.createElement("li");
+    li.className = "rec";
+    li.dataset.state = r.state;
+    li.dataset.id = r.id;
+    const time = new Date(r.created).toLocaleTimeString(lang === "km" ? "km-KH" : "en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const extra = r.body.members.length ? ` + ${r.body.members.length} ${t("members_n")}` : "";
+    li.innerHTML = `<span class="time"></span><span class="who"></span><span class="state"></span>`;
+    li.querySelector(".time").textContent = time;
+    li.querySelector(".who").textContent = `${r.body.name_km} · ${r.body.name_latin}${extra}`;
+    li.querySelector(".state").textContent = t(`st_${r.state}`);
+    const notes = [r.duplicate && t("duplicate"), r.referred && t("referred"), r.error].filter(Boolean);
+    if (notes.length) {
+      const p = document.createElement("p");
+      p.className = "notes";
+      p.textContent = notes.join(" · ");
+      li.append(p);
+    }
+    if (r.state === "rejected") {
+      const fix = document.createElement("button");
+      fix.type = "button";
+      fix.textContent = t("fix");
+      fix.addEventListener("click", () => fixRecord(r));
+      li.append(fix);
+    }
+    return li;
+  }));
+  renderStatus();
+}
+
+async function renderStatus() {
+  const net = $("#net");
+  net.textContent = navigator.onLine ? t("online") : t("offline");
+  net.dataset.online = navigator.onLine;
+  const waiting = (await queueAll()).filter((r) => r.state === "pending").length;
+  $("#pending").textContent = `${waiting} ${t("pending")}`;
+  $("#pending").dataset.count = waiting;
+}
+
+// --- start ------------------------------------------------------------------------------------------
+
+let watching = false;
+
+async function start() {
+  const s = session();
+  if (!s) return askLogin(Boolean(localStorage.getItem(TOKEN_KEY)));
+  $("#login").hidden = true;
+  $("#app").hidden = false;
+  const checkpoint = s.checkpoints[0] || "";
+  $("#checkpoint").textContent = checkpoint;
+  $("#checkpoint").dataset.id = checkpoint;
+  await renderRecords();
+  $("#name_km").focus();
+  if (!watching) {
+    watching = true;
+    // Expiry is checked locally, so an offline tablet still asks for a new login in time.
+    setInterval(() => { if (!session()) askLogin(true); }, 5000);
+    setInterval(sync, 20000);
+  }
+  sync();
+  try {
+    await loadGazetteer(await checkpointProvince(checkpoint));
+  } catch (err) {
+    if (err instanceof LoginNeeded) askLogin(true);
+  }
+}
+
+async function checkpointProvince(checkpoint) {
+  let list = await gazGet("checkpoints");
+  if (!list) {
+    try {
+      list = await (await authFetch("/checkpoints")).json();
+      await gazPut("checkpoints", list);
+    } catch (err) {
+      if (err instanceof LoginNeeded) throw err;
+      return null;
+    }
+  }
+  return list.find((c) => c.id === checkpoint)?.province_code || null;
+}
+
+function wire() {
+  buildChecks();
+  $("#lang").addEventListener("click", () => {
+    lang = lang === "km" ? "en" : "km";
+    localStorage.setItem(LANG_KEY, lang);
+    translate();
+  });
+  $("#logout").addEventListener("click", () => {
+    localStorage.removeItem(TOKEN_KEY);
+    askLogin(false);
+  });
+  $("#sync").addEventListener("click", sync);
+  $("#login-form").addEventListener("submit", (e) => { e.preventDefault(); logIn(e.target); });
+  $("#form").addEventListener("submit", submitForm);
+  $("#add-member").addEventListener("click", () => addMember());
+  $("#id_doc_type").addEventListener("change", (e) => {
+    $("#id_doc_number").disabled = e.target.value === "none";
+    if (e.target.value !== "none") $("#id_doc_number").focus();
+  });
+  $("#province").addEventListener("change", (e) => pickProvince(e.target.value));
+  $("#district").addEventListener("change", (e) => pickDistrict(e.target.value));
+  $("#commune").addEventListener("change", (e) => pickCommune(e.target.value));
+  const q = $("#village_q");
+  q.addEventListener("input", () => searchVillages(q.value));
+  q.addEventListener("keydown", (e) => {
+    // Enter takes the first hit instead of submitting the form: one keystroke per village.
+    if (e.key === "Enter") {
+      e.preventDefault();
+      const first = $("#village-hits li[data-code]");
+      if (first) chooseHit(first.dataset.code);
+    }
+  });
+  window.addEventListener("online", () => { renderStatus(); sync(); });
+  window.addEventListener("offline", renderStatus);
+}
+
+let searchSeq = 0;
+async function searchVillages(text) {
+  const seq = ++searchSeq;
+  let codes = searchLocal(text);
+  const allLoaded = gaz.provinces.length && gaz.byProvince.size === gaz.provinces.length;
+  if (!allLoaded && navigator.onLine && text.trim()) {
+    try {
+      const response = await authFetch(`/gazetteer/search?q=${encodeURIComponent(text.trim())}&limit=12`);
+      if (response.ok) {
+        const hits = await response.json();
+        await Promise.all([...new Set(hits.map((h) => h.code.slice(0, 2)))].map(loadProvince));
+        codes = hits.map((h) => h.code);
+      }
+    } catch { /* fall back to what is on the tablet */ }
+  }
+  if (seq === searchSeq) showHits(codes);
+}
+
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js");
+document.addEventListener("DOMContentLoaded", async () => {
+  wire();
+  translate();
+  await loadConfig();
+  start();
+});
