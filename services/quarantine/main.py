@@ -1,16 +1,35 @@
 """Wiring of the quarantine service: the app factory and the console entry point `border-quarantine`."""
 
+import asyncio
+from functools import partial
 from pathlib import Path
 
+import typer
 from fastapi import FastAPI
 
+from services.quarantine import demo, handlers
 from services.quarantine.api import router
 from services.quarantine.consumer import subscriptions
 from services.quarantine.settings import Settings
 from shared.cli import service_cli
-from shared.service import create_service_app
+from shared.clock import Clock
+from shared.db import make_engine, make_sessionmaker
+from shared.migrations import upgrade
+from shared.service import Runtime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def run_scheduler(rt: Runtime) -> None:
+    """Release finished episodes and give freed beds to waiting returnees, every few seconds.
+
+    Each step is its own transaction and is checked again on the next tick, so a crash (the frame
+    restarts the loop) leaves nothing half done.
+    """
+    while True:
+        await handlers.release_due(rt)
+        await handlers.place_waiting(rt)
+        await asyncio.sleep(rt.settings.scheduler_seconds)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -19,7 +38,25 @@ def create_app(settings: Settings) -> FastAPI:
         title="Quarantine: facilities, episodes and daily check-ins",
         routers=[router],
         subscriptions=subscriptions,
+        background=lambda rt: [("quarantine-scheduler", partial(run_scheduler, rt))],
     )
 
 
 run = service_cli(Settings, create_app, MIGRATIONS)
+
+
+@run.command("seed-demo")
+def seed_demo() -> None:
+    """Add the demo quarantine sites (2-3 per border province) that are missing; safe to run again."""
+    settings = Settings()
+    upgrade(MIGRATIONS, settings.database_url)
+
+    async def go() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            now = Clock(settings.clock_speed, settings.clock_epoch).now()
+            return await demo.seed(make_sessionmaker(engine), now)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"demo facilities ready ({asyncio.run(go())} added)")

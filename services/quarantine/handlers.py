@@ -1,0 +1,373 @@
+"""Use cases of the quarantine service: each change of state and its events in one transaction."""
+
+import logging
+from datetime import date, datetime, timedelta
+from uuid import UUID, uuid4
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.quarantine import domain, placement
+from services.quarantine.models import ACTIVE, Checkin, Episode, Facility, Status, Supply, SupplyUpdate
+from services.quarantine.settings import Settings
+from shared.clock import CAMBODIA
+from shared.events.intake import QuarantinePolicy, ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.events.notify import SelfIsolationCheckin
+from shared.events.quarantine import (
+    CheckinRecorded,
+    QuarantineCompleted,
+    ReferralCleared,
+    SymptomsReported,
+)
+from shared.events.transport import HandedOver
+from shared.gazetteer import load_gazetteer
+from shared.outbox import enqueue
+from shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(Exception):
+    """No such object, or not one the caller may see."""
+
+
+class Conflict(Exception):
+    """The object is not in a state that allows the request; the message is safe to show."""
+
+
+def _settings(rt: Runtime) -> Settings:
+    return rt.settings  # type: ignore[return-value]
+
+
+async def episode_of(session: AsyncSession, returnee_id: UUID, *, lock: bool = False) -> Episode | None:
+    query = select(Episode).where(Episode.returnee_id == returnee_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+# --- from intake and transport -------------------------------------------------------------------------
+
+
+def _province_of(checkpoint_id: str, home_village_code: str) -> str:
+    checkpoint = load_gazetteer().checkpoint(checkpoint_id)
+    return checkpoint.province_code if checkpoint else home_village_code[:2]
+
+
+async def open_episode(session: AsyncSession, rt: Runtime, event: ReturneeRegistered) -> None:
+    """Open the returnee's episode by the policy decided at registration; a replay changes nothing."""
+    existing = await episode_of(session, event.returnee_id)
+    if existing is not None:
+        if not existing.checkpoint_id:  # opened early by a hand-over: fill in what it lacked
+            _apply_snapshot(existing, event)
+            existing.province_code = _province_of(event.checkpoint_id, event.home_village_code)
+        return
+    episode = Episode(
+        id=uuid4(),
+        returnee_id=event.returnee_id,
+        mode=event.policy.value,
+        status=Status.awaiting_handover,
+        checkpoint_id=event.checkpoint_id,
+        province_code=_province_of(event.checkpoint_id, event.home_village_code),
+        home_village_code=event.home_village_code,
+        created_at=rt.clock.now(),
+    )
+    _apply_snapshot(episode, event)
+    session.add(episode)
+    await session.flush()
+    if event.policy == QuarantinePolicy.home:
+        return  # starts when transport hands the returnee over at home
+    sites = await placement.lock_sites(session, episode.province_code)
+    if not await placement.place(session, rt, episode, sites):
+        await placement.wait(session, rt, episode)
+
+
+def _apply_snapshot(episode: Episode, event: ReturneeRegistered | ReturneeCorrected) -> None:
+    episode.household_id = event.household_id
+    episode.special_care = [c.value for c in event.special_care]
+    episode.home_village_code = event.home_village_code
+    episode.checkpoint_id = event.checkpoint_id
+
+
+async def correct_episode(session: AsyncSession, rt: Runtime, event: ReturneeCorrected) -> None:
+    """Keep the episode's copy of the registration current; a placement already made stands."""
+    episode = await episode_of(session, event.returnee_id)
+    if episode is None or episode.status == Status.completed:
+        return
+    _apply_snapshot(episode, event)
+
+
+async def refer(session: AsyncSession, rt: Runtime, event: ReturneeReferred) -> None:
+    """Hold the returnee for health care: no release (nor, under policy=home, transport) until cleared."""
+    episode = await episode_of(session, event.returnee_id, lock=True)
+    if episode is None:
+        # Registration and referral share a partition, so this means a lost registration: dead-letter it.
+        raise LookupError("referral for a returnee without an episode")
+    _hold(episode, reason="referred at registration", at=event.referred_at)
+
+
+def _hold(episode: Episode, *, reason: str, at: datetime) -> None:
+    episode.referred = True
+    episode.referral_reason = reason
+    episode.referred_at = at
+    episode.cleared_at = None
+    episode.cleared_by = None
+
+
+async def start_home_episode(session: AsyncSession, rt: Runtime, event: HandedOver) -> None:
+    """Under policy=home the 14 days start on the day of hand-over (Cambodian date)."""
+    episode = await episode_of(session, event.returnee_id, lock=True)
+    if episode is None:
+        # The hand-over overtook the registration (another topic): open it now, the registration fills in.
+        episode = Episode(
+            id=uuid4(),
+            returnee_id=event.returnee_id,
+            mode=QuarantinePolicy.home.value,
+            status=Status.awaiting_handover,
+            checkpoint_id="",
+            province_code=event.home_village_code[:2],
+            home_village_code=event.home_village_code,
+            created_at=rt.clock.now(),
+        )
+        session.add(episode)
+    if episode.mode != QuarantinePolicy.home or episode.status != Status.awaiting_handover:
+        return  # policy=border: the returnee already did the 14 days
+    await placement.start(session, rt, episode, Status.home, event.handed_over_at.astimezone(CAMBODIA).date())
+
+
+async def commune_checkin(session: AsyncSession, rt: Runtime, event: SelfIsolationCheckin) -> None:
+    """A commune's SMS report on a returnee isolating at home."""
+    episode = await episode_of(session, event.returnee_id, lock=True)
+    if episode is None or episode.status != Status.home:
+        log.info("commune check-in for no open home episode, ignored")
+        return
+    await _record(
+        session,
+        rt,
+        episode,
+        temperature_c=None,
+        symptoms=event.symptoms,
+        at=event.reported_at,
+        source="commune",
+        by=None,
+    )
+
+
+# --- check-ins and clearance ---------------------------------------------------------------------------
+
+
+async def _record(
+    session: AsyncSession,
+    rt: Runtime,
+    episode: Episode,
+    *,
+    temperature_c: float | None,
+    symptoms: list[str],
+    at: datetime,
+    source: str,
+    by: str | None,
+) -> Checkin:
+    found = domain.symptoms_of(temperature_c, symptoms, _settings(rt).fever_threshold_c)
+    day = max(1, domain.day_number(episode.starts_on, at.astimezone(CAMBODIA).date()))
+    checkin = Checkin(
+        episode_id=episode.id,
+        day=day,
+        recorded_at=at,
+        temperature_c=temperature_c,
+        symptoms=found,
+        clear=not found,
+        source=source,
+        recorded_by=by,
+    )
+    session.add(checkin)
+    ids = placement.episode_ids(episode)
+    recorded = CheckinRecorded(
+        **ids, day=day, temperature_c=temperature_c, symptoms=found, recorded_at=at, source=source
+    )
+    await enqueue(session, recorded, source=rt.source)
+    if found:
+        _hold(episode, reason="symptoms at check-in", at=at)
+        reported = SymptomsReported(**ids, symptoms=found, temperature_c=temperature_c, reported_at=at)
+        await enqueue(session, reported, source=rt.source)
+    await session.flush()
+    return checkin
+
+
+async def _scoped_episode(session: AsyncSession, episode_id: UUID, scope) -> Episode:
+    episode = (
+        await session.execute(select(Episode).where(Episode.id == episode_id, scope).with_for_update())
+    ).scalar_one_or_none()
+    if episode is None:
+        raise NotFound("episode")
+    return episode
+
+
+async def record_checkin(
+    rt: Runtime, *, episode_id: UUID, scope, temperature_c: float, symptoms: list[str], by: str
+) -> Checkin:
+    """Facility staff's daily check of one returnee; refused unless the episode is running."""
+    async with rt.sessions.begin() as session:
+        episode = await _scoped_episode(session, episode_id, scope)
+        if episode.status not in ACTIVE:
+            raise Conflict(f"episode is {episode.status}: check-ins are taken only while it runs")
+        return await _record(
+            session,
+            rt,
+            episode,
+            temperature_c=temperature_c,
+            symptoms=symptoms,
+            at=rt.clock.now(),
+            source="facility",
+            by=by,
+        )
+
+
+async def clear_referral(rt: Runtime, *, episode_id: UUID, scope, by: str) -> Episode:
+    """Health staff's clearance of a referred returnee, recorded by who gave it and when."""
+    async with rt.sessions.begin() as session:
+        episode = await _scoped_episode(session, episode_id, scope)
+        if not episode.referred:
+            raise Conflict("episode is not referred")
+        episode.referred = False
+        episode.cleared_at = rt.clock.now()
+        episode.cleared_by = by
+        cleared = ReferralCleared(
+            **placement.episode_ids(episode),
+            cleared_at=episode.cleared_at,
+        )
+        await enqueue(session, cleared, source=rt.source)
+        return episode
+
+
+# --- the scheduler's work ------------------------------------------------------------------------------
+
+
+async def checks_of(session: AsyncSession, episode_ids: list[UUID]) -> dict[UUID, list[Checkin]]:
+    """Check-ins of these episodes, oldest first."""
+    found: dict[UUID, list[Checkin]] = {i: [] for i in episode_ids}
+    if episode_ids:
+        rows = await session.execute(
+            select(Checkin)
+            .where(Checkin.episode_id.in_(episode_ids))
+            .order_by(Checkin.recorded_at, Checkin.id)
+        )
+        for checkin in rows.scalars():
+            found[checkin.episode_id].append(checkin)
+    return found
+
+
+def release_blocker(settings: Settings, episode: Episode, checkins: list[Checkin], today: date) -> str | None:
+    """Why this episode may not be released today (None: it may)."""
+    if episode.status not in ACTIVE:
+        return f"episode is {episode.status}"
+    checks = [domain.Check(episode.starts_on + timedelta(days=c.day - 1), c.clear) for c in checkins]
+    return domain.release_blocker(
+        today=today,
+        release_on=episode.ends_on,
+        referred=episode.referred,
+        checks=checks,
+        window_days=settings.final_checkin_days,
+        require_final_checkin=settings.require_final_checkin,
+    )
+
+
+async def release_due(rt: Runtime) -> int:
+    """Release every episode whose quarantine is over and whose last check-ins were clear."""
+    today = rt.clock.today()
+    async with rt.sessions() as session:
+        due = list(
+            (
+                await session.execute(
+                    select(Episode).where(Episode.status.in_(ACTIVE), Episode.ends_on <= today)
+                )
+            ).scalars()
+        )
+        checks = await checks_of(session, [e.id for e in due])
+    ready = [e.id for e in due if release_blocker(_settings(rt), e, checks[e.id], today) is None]
+    provinces = set()
+    for episode_id in ready:
+        async with rt.sessions.begin() as session:
+            province = await _release(session, rt, episode_id, today)
+        if province:
+            provinces.add(province)
+    for province in sorted(provinces):
+        await place_waiting(rt, province)
+    return len(ready)
+
+
+async def _release(session: AsyncSession, rt: Runtime, episode_id: UUID, today: date) -> str | None:
+    """Complete one episode after checking again under its row lock; the freed bed's province, if any."""
+    episode = (
+        await session.execute(select(Episode).where(Episode.id == episode_id).with_for_update())
+    ).scalar_one()
+    checks = (await checks_of(session, [episode_id]))[episode_id]
+    if release_blocker(_settings(rt), episode, checks, today) is not None:
+        return None
+    if episode.facility_id:
+        await placement.free_bed(session, episode.facility_id)
+    episode.status = Status.completed
+    episode.completed_on = today
+    await enqueue(
+        session,
+        QuarantineCompleted(
+            **placement.episode_ids(episode),
+            mode=QuarantinePolicy(episode.mode),
+            completed_on=today,
+        ),
+        source=rt.source,
+    )
+    return episode.province_code if episode.facility_id else None
+
+
+async def place_waiting(rt: Runtime, province_code: str | None = None) -> int:
+    """Give free beds to waiting returnees, first come first served, one transaction per province."""
+    if province_code is None:
+        async with rt.sessions() as session:
+            provinces = list(
+                (
+                    await session.execute(
+                        select(Episode.province_code).where(Episode.status == Status.waiting).distinct()
+                    )
+                ).scalars()
+            )
+    else:
+        provinces = [province_code]
+    placed = 0
+    for province in sorted(provinces):
+        async with rt.sessions.begin() as session:
+            placed += await placement.fill(session, rt, province)
+    return placed
+
+
+# --- facilities ---------------------------------------------------------------------------------------
+
+
+async def add_facility(rt: Runtime, facility: Facility) -> Facility:
+    """A new site: its beds go at once to whoever waits in its province."""
+    async with rt.sessions.begin() as session:
+        if await session.get(Facility, facility.id) is not None:
+            raise Conflict("a facility with this id exists")
+        facility.created_at = rt.clock.now()
+        session.add(facility)
+    await place_waiting(rt, facility.province_code)
+    return facility
+
+
+async def set_supply(rt: Runtime, *, facility_id: str, scope, item: str, data: SupplyUpdate) -> Supply:
+    """Record what a facility holds of one item now (a count taken, not a delta)."""
+    async with rt.sessions.begin() as session:
+        facility = (
+            await session.execute(select(Facility.id).where(Facility.id == facility_id, scope))
+        ).first()
+        if facility is None:
+            raise NotFound("facility")
+        supply = await session.get(Supply, (facility_id, item), with_for_update=True)
+        if supply is None:
+            supply = Supply(
+                facility_id=facility_id, item=item, **data.model_dump(), updated_at=rt.clock.now()
+            )
+            session.add(supply)
+        else:
+            supply.sqlmodel_update(data.model_dump())
+            supply.updated_at = rt.clock.now()
+        return supply

@@ -1,0 +1,204 @@
+"""Who sees what (as SQL conditions) and the read models the API returns."""
+
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from services.quarantine import domain
+from services.quarantine.handlers import checks_of, release_blocker
+from services.quarantine.models import (
+    ACTIVE,
+    Checkin,
+    CheckinRead,
+    Episode,
+    EpisodeDetail,
+    EpisodeRead,
+    Facility,
+    FacilityRead,
+    Status,
+    Supply,
+    SupplyRead,
+)
+from services.quarantine.settings import Settings
+from shared.auth import Principal, Role
+from shared.service import Runtime
+
+REFERRED = "referred"  # a filter over `Episode.referred`, offered next to the statuses
+
+
+def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return or_(*conditions) if conditions else false()
+
+
+def _under(column, prefixes: set[str]) -> list[ColumnElement[bool]]:
+    return [column.startswith(p, autoescape=True) for p in sorted(prefixes)]
+
+
+def facility_scope(principal: Principal) -> ColumnElement[bool]:
+    """Facilities the caller may see: their own (staff), their province's (working group), or all."""
+    if principal.is_national:
+        return true()
+    conditions = []
+    if ids := principal.scopes(Role.facility_staff):
+        conditions.append(Facility.id.in_(sorted(ids)))
+    if provinces := principal.scopes(Role.provincial_wg):
+        conditions.append(Facility.province_code.in_(sorted(provinces)))
+    return _any(conditions)
+
+
+def episode_scope(principal: Principal) -> ColumnElement[bool]:
+    """Episodes the caller may read: in their facility or province, or of returnees of their area."""
+    if principal.is_national:
+        return true()
+    conditions = []
+    if ids := principal.scopes(Role.facility_staff):
+        conditions.append(Episode.facility_id.in_(sorted(ids)))
+    if provinces := principal.scopes(Role.provincial_wg):
+        conditions.append(Episode.province_code.in_(sorted(provinces)))
+    areas = principal.geo_prefixes(Role.provincial_wg, Role.district_officer, Role.commune_chief) or set()
+    conditions += _under(Episode.home_village_code, areas)
+    return _any(conditions)
+
+
+def checkin_scope(principal: Principal) -> ColumnElement[bool]:
+    """Episodes the caller may record check-ins for: their facility's, or home ones of their commune."""
+    if principal.is_national:
+        return true()
+    conditions = []
+    if ids := principal.scopes(Role.facility_staff):
+        conditions.append(Episode.facility_id.in_(sorted(ids)))
+    if communes := principal.scopes(Role.commune_chief):
+        conditions.append(and_(Episode.mode == "home", _any(_under(Episode.home_village_code, communes))))
+    return _any(conditions)
+
+
+def clearance_scope(principal: Principal) -> ColumnElement[bool]:
+    """Episodes whose referral the caller may clear: facility staff and the provincial working group."""
+    if principal.is_national:
+        return true()
+    conditions = []
+    if ids := principal.scopes(Role.facility_staff):
+        conditions.append(Episode.facility_id.in_(sorted(ids)))
+    if provinces := principal.scopes(Role.provincial_wg):
+        conditions.append(Episode.province_code.in_(sorted(provinces)))
+        conditions += _under(Episode.home_village_code, provinces)
+    return _any(conditions)
+
+
+# --- facilities -----------------------------------------------------------------------------------------
+
+
+def _facility_read(facility: Facility, supplies: list[Supply]) -> FacilityRead:
+    stock = [
+        SupplyRead(
+            item=s.item,
+            quantity=s.quantity,
+            unit=s.unit,
+            low_threshold=s.low_threshold,
+            low=s.quantity <= s.low_threshold,
+            updated_at=s.updated_at,
+        )
+        for s in sorted(supplies, key=lambda s: s.item)
+    ]
+    return FacilityRead(
+        **facility.model_dump(include={"id", "province_code", "name_en", "name_km", "lat", "lon"}),
+        capacity=facility.capacity,
+        occupancy=facility.occupancy,
+        free=facility.capacity - facility.occupancy,
+        special_care=facility.special_care,
+        supplies=stock,
+        low_stock=[s.item for s in stock if s.low],
+    )
+
+
+async def facilities(
+    rt: Runtime,
+    *,
+    scope: ColumnElement[bool],
+    province_code: str | None = None,
+    facility_id: str | None = None,
+) -> list[FacilityRead]:
+    async with rt.sessions() as session:
+        query = select(Facility).where(scope).order_by(Facility.id)
+        if province_code:
+            query = query.where(Facility.province_code == province_code)
+        if facility_id:
+            query = query.where(Facility.id == facility_id)
+        rows = list((await session.execute(query)).scalars())
+        supplies: dict[str, list[Supply]] = {f.id: [] for f in rows}
+        if rows:
+            found = await session.execute(select(Supply).where(Supply.facility_id.in_(list(supplies))))
+            for supply in found.scalars():
+                supplies[supply.facility_id].append(supply)
+    return [_facility_read(f, supplies[f.id]) for f in rows]
+
+
+# --- episodes -------------------------------------------------------------------------------------------
+
+
+def _episode_read(settings: Settings, episode: Episode, checkins: list[Checkin], today) -> dict:
+    running = episode.starts_on is not None and episode.status in ACTIVE
+    return {
+        **episode.model_dump(exclude={"referral_reason", "cleared_by", "created_at"}),
+        "mode": episode.mode,
+        "status": episode.status,
+        "day": domain.day_number(episode.starts_on, today) if running else None,
+        "missed_days": domain.missed_days(
+            starts_on=episode.starts_on,
+            today=today,
+            length=settings.quarantine_days,
+            checked={c.day for c in checkins},
+        )
+        if running
+        else [],
+        "release_blocked": release_blocker(settings, episode, checkins, today)
+        if episode.status != Status.completed
+        else None,
+    }
+
+
+async def episodes(
+    rt: Runtime,
+    *,
+    scope: ColumnElement[bool],
+    status: str | None,
+    facility_id: str | None,
+    limit: int,
+    offset: int,
+) -> list[EpisodeRead]:
+    query = select(Episode).where(scope)
+    if status == REFERRED:
+        query = query.where(Episode.referred.is_(True), Episode.status != Status.completed)
+    elif status:
+        query = query.where(Episode.status == status)
+    if facility_id:
+        query = query.where(Episode.facility_id == facility_id)
+    # The queue is shown in the order beds will be given.
+    order = Episode.waiting_since if status == Status.waiting else Episode.created_at
+    query = query.order_by(order, Episode.id).limit(limit).offset(offset)
+    async with rt.sessions() as session:
+        rows = list((await session.execute(query)).scalars())
+        checks = await checks_of(session, [e.id for e in rows])
+    today = rt.clock.today()
+    return [EpisodeRead(**_episode_read(rt.settings, e, checks[e.id], today)) for e in rows]
+
+
+async def episode_detail(
+    rt: Runtime,
+    *,
+    scope: ColumnElement[bool],
+    episode_id: UUID | None = None,
+    returnee_id: UUID | None = None,
+) -> EpisodeDetail | None:
+    query = select(Episode).where(scope)
+    if episode_id is not None:
+        query = query.where(Episode.id == episode_id)
+    if returnee_id is not None:
+        query = query.where(Episode.returnee_id == returnee_id)
+    async with rt.sessions() as session:
+        episode = (await session.execute(query)).scalar_one_or_none()
+        if episode is None:
+            return None
+        checkins = (await checks_of(session, [episode.id]))[episode.id]
+    history = [CheckinRead.model_validate(c, from_attributes=True) for c in checkins]
+    return EpisodeDetail(**_episode_read(rt.settings, episode, checkins, rt.clock.today()), checkins=history)
