@@ -1,5 +1,6 @@
 """Settings of the transport service (environment variables prefixed `TRANSPORT_`)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -11,3 +12,8 @@ class Settings(ServiceSettings):
     service_name: str = "transport"
     database_url: str = "sqlite+aiosqlite:///.run/data/transport.db"
     http_port: int = 8003
+    # The demo's hands-free mode: propose, confirm and dispatch full (or long-waiting) vehicles, and hand
+    # everyone over at the expected arrival. Off in production: there, staff do each step.
+    auto_dispatch: bool = False
+    auto_dispatch_max_wait_minutes: float = Field(60.0, gt=0)  # on the (demo) clock
+    auto_dispatch_interval_seconds: float = Field(2.0, gt=0)  # real seconds between two rounds
