@@ -11,3 +11,35 @@ class Settings(ServiceSettings):
     service_name: str = "notify"
     database_url: str = "sqlite+aiosqlite:///.run/data/notify.db"
     http_port: int = 8004
+    # Where Kannel reaches us back (delivery reports); the inbound URL is set in Kannel's own config.
+    public_url: str = "http://127.0.0.1:8004"
+
+    # Kannel smsbox (deploy/kannel/kannel.conf.template holds the same credentials).
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_send_user: str = "notify"
+    kannel_send_password: str = "notify-secret"  # noqa: S105 - the local Kannel's
+    kannel_inbound_secret: str = "kannel-inbound-secret"  # noqa: S105 - the local Kannel's
+    sms_sender: str = "1294"
+    # 1 delivered + 2 failed + 16 rejected by the SMS centre (8, "accepted by the SMSC", adds nothing to
+    # sendsms's own acceptance and would double the reports).
+    dlr_mask: int = 19
+    dlr_enabled: bool = True
+
+    # Webhooks: private and loopback targets only for local runs and tests.
+    webhooks_allow_private: bool = False
+    webhook_timeout_seconds: float = 5.0
+
+    # The delivery worker.
+    delivery_poll_seconds: float = 0.1
+    delivery_batch_size: int = 50
+    delivery_concurrency: int = 10
+    delivery_max_attempts: int = 20  # about an hour of backoff before giving up
+    delivery_backoff_seconds: float = 1.0
+    delivery_backoff_max_seconds: float = 300.0
+    # A claimed row older than this was being sent when the process died.
+    delivery_lease_seconds: float = 60.0
+
+    # Follow-up: the visit is due this long after hand-over; 14 clear days complete it.
+    visit_due_hours: float = 48.0
+    followup_days: int = 14
+    scan_interval_seconds: float = 5.0

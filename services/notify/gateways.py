@@ -1,0 +1,145 @@
+"""The two ways out: Kannel's sendsms for SMS, signed HTTP POSTs for webhooks (Standard Webhooks)."""
+
+import asyncio
+import json
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import httpx
+from standardwebhooks import Webhook
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from services.notify.domain import check_webhook_url, is_public_address
+from services.notify.settings import Settings
+
+
+class Outcome(StrEnum):
+    accepted = "accepted"  # the gateway or receiver took it
+    retry = "retry"  # certainly not taken: try again later
+    failed = "failed"  # refused for good
+    unknown = "unknown"  # maybe taken (timeout after the request went out): never resend an SMS
+    gone = "gone"  # the webhook answered 410: disable the endpoint
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    error: str | None = None
+
+
+class Kannel:
+    """smsbox's sendsms interface."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient):
+        self.settings = settings
+        self.client = client
+
+    def dlr_url(self, delivery_id: UUID) -> str:
+        # %d is Kannel's report type (1 delivered, 2 failed, 8 accepted by the SMSC, 16 rejected).
+        s = self.settings
+        return f"{s.public_url}/kannel/dlr?secret={s.kannel_inbound_secret}&id={delivery_id}&status=%d"
+
+    def params(self, *, to: str, text: str, delivery_id: UUID) -> dict[str, str]:
+        s = self.settings
+        params = {
+            "username": s.kannel_send_user,
+            "password": s.kannel_send_password,
+            "from": s.sms_sender,
+            "to": to,
+            "text": text,
+            "charset": "UTF-8",
+            "coding": "2",  # UCS-2 on the air, or Khmer arrives as '?'
+        }
+        if s.dlr_enabled:
+            params["dlr-mask"] = str(s.dlr_mask)
+            params["dlr-url"] = self.dlr_url(delivery_id)
+        return params
+
+    async def send(self, *, to: str, text: str, delivery_id: UUID) -> Result:
+        try:
+            # Only a refused connection is retried at once: the request certainly never left.
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(httpx.ConnectError),
+                stop=stop_after_attempt(3),
+                wait=wait_exponential(multiplier=0.1, max=1),
+                reraise=True,
+            ):
+                with attempt:
+                    resp = await self.client.get(
+                        self.settings.kannel_sendsms_url,
+                        params=self.params(to=to, text=text, delivery_id=delivery_id),
+                    )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            return Result(Outcome.retry, "gateway unreachable")
+        except httpx.HTTPError as exc:
+            return Result(Outcome.unknown, f"gateway {type(exc).__name__}: outcome unknown")
+        if resp.status_code in (200, 202):
+            return Result(Outcome.accepted)
+        if resp.status_code >= 500 or resp.status_code == 503:
+            return Result(Outcome.retry, f"gateway answered {resp.status_code}")
+        return Result(Outcome.failed, f"gateway refused: {resp.status_code}")
+
+
+async def _resolves_public(host: str) -> bool:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return bool(infos) and all(is_public_address(info[4][0]) for info in infos)
+
+
+async def check_webhook_target(url: str, *, allow_private: bool) -> None:
+    """Raise ValueError for a malformed URL, or one whose host resolves to a private address."""
+    check_webhook_url(url)
+    if allow_private:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        public = await _resolves_public(host)
+    except OSError as exc:
+        raise ValueError("webhook_url host does not resolve") from exc
+    if not public:
+        raise ValueError("webhook_url points to a private or loopback address")
+
+
+class Webhooks:
+    """POSTs signed per Standard Webhooks; redirects are never followed."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient):
+        self.settings = settings
+        self.client = client
+
+    async def send(self, *, url: str, secret: str, message_id: UUID, payload: dict) -> Result:
+        try:
+            # Checked at every send too: DNS may have changed since the URL was saved.
+            await check_webhook_target(url, allow_private=self.settings.webhooks_allow_private)
+        except ValueError as exc:
+            return Result(Outcome.failed, str(exc))
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        # The spec's replay window is checked against the receiver's wall clock, not the demo clock.
+        stamp = datetime.now(UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": str(message_id),
+            "webhook-timestamp": str(int(stamp.timestamp())),
+            "webhook-signature": Webhook(secret).sign(str(message_id), stamp, body),
+        }
+        try:
+            resp = await self.client.post(
+                url,
+                content=body.encode(),
+                headers=headers,
+                follow_redirects=False,
+                timeout=self.settings.webhook_timeout_seconds,
+            )
+        except httpx.HTTPError as exc:
+            # A receiver dedupes on webhook-id, so an unclear outcome is safe to retry.
+            return Result(Outcome.retry, f"webhook {type(exc).__name__}")
+        if 200 <= resp.status_code < 300:
+            return Result(Outcome.accepted)
+        if resp.status_code == 410:
+            return Result(Outcome.gone, "webhook answered 410: endpoint disabled")
+        if 300 <= resp.status_code < 400:
+            return Result(Outcome.failed, f"webhook redirected ({resp.status_code}); not followed")
+        return Result(Outcome.retry, f"webhook answered {resp.status_code}")

@@ -1,0 +1,347 @@
+"""Background loops: the delivery worker (SMS and webhooks) and the follow-up scanner.
+
+A delivery is claimed (queued -> sending) and committed before anything goes out, and the gateway's answer
+is recorded afterwards. A crash in between leaves the row in `sending`: an SMS is then marked failed with an
+unknown outcome rather than sent twice; a webhook is queued again (receivers dedupe on `webhook-id`).
+"""
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import httpx
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notify.domain import (
+    AlertFacts,
+    backoff,
+    is_complete,
+    is_overdue,
+    normalize_phone,
+    render_alert,
+)
+from services.notify.gateways import Kannel, Outcome, Result, Webhooks
+from services.notify.handlers import queue_alert
+from services.notify.models import Contact, Delivery, Followup, Returnee
+from services.notify.settings import Settings
+from shared.clock import Clock
+from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue
+from shared.gazetteer import load_gazetteer
+from shared.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+# How long an alert may wait for its returnee's registration to arrive (topics are not ordered together).
+WAIT_FOR_RETURNEE = timedelta(hours=1)
+RECOVERY_INTERVAL = 10.0  # seconds between looks for rows a dead process left in `sending`
+
+
+class NotReady(Exception):
+    """The alert cannot be written yet."""
+
+
+async def _facts(session: AsyncSession, delivery: Delivery, language: str) -> AlertFacts:
+    returnee = await session.get(Returnee, delivery.returnee_id)
+    followup = await session.get(Followup, delivery.returnee_id)
+    if returnee is None or followup is None:
+        raise NotReady
+    gaz = load_gazetteer()
+    village = gaz.village(returnee.village_code)
+    commune = gaz.commune(followup.commune_code)
+    km = language == "km"
+    when = delivery.context.get("when")
+    if delivery.reason == "overdue":
+        when = followup.due_at.isoformat() if followup.due_at else None
+    return AlertFacts(
+        name=returnee.name_km if km else returnee.name_latin,
+        sex=returnee.sex,
+        age=returnee.age_years,
+        village=(village.name_km if km else village.name_en) if village else returnee.village_code,
+        code=followup.code,
+        when=datetime.fromisoformat(when) if when else None,
+        commune=(commune.name_km if km else commune.name_en) if commune else followup.commune_code,
+    )
+
+
+def _payload(delivery: Delivery, facts: AlertFacts, returnee: Returnee, now: datetime) -> dict:
+    return {
+        "type": f"followup.{delivery.reason}",
+        "timestamp": now.isoformat(),
+        "data": {
+            "delivery_id": str(delivery.id),
+            "returnee_id": str(delivery.returnee_id),
+            "commune_code": delivery.commune_code,
+            "followup_code": facts.code,
+            "name_km": returnee.name_km,
+            "name_latin": returnee.name_latin,
+            "sex": returnee.sex,
+            "age_years": returnee.age_years,
+            "village_code": returnee.village_code,
+            "when": facts.when.isoformat() if facts.when else None,
+        },
+    }
+
+
+class Job:
+    """A claimed delivery with everything needed to send it outside the transaction."""
+
+    def __init__(self, delivery: Delivery, *, to: str | None = None, url=None, secret=None, payload=None):
+        self.id: UUID = delivery.id
+        self.channel = delivery.channel
+        self.body = delivery.body
+        self.to = to
+        self.url = url
+        self.secret = secret
+        self.payload = payload
+
+
+async def _prepare(session: AsyncSession, delivery: Delivery, now: datetime) -> Job:
+    """Write the message (the returnee may only now be known) and find where it goes."""
+    if delivery.reason == "reply":
+        return Job(delivery, to=delivery.to_phone)
+    contact = await session.get(Contact, delivery.recipient_area)
+    if contact is None:
+        raise LookupError("contact removed")
+    facts = await _facts(session, delivery, contact.language)
+    if delivery.channel == "sms":
+        delivery.body = render_alert(delivery.reason, contact.language, facts)
+        return Job(delivery, to=normalize_phone(contact.phone))
+    if not contact.webhook_url or contact.webhook_disabled or not contact.webhook_secret:
+        raise LookupError("webhook disabled")
+    returnee = await session.get(Returnee, delivery.returnee_id)
+    payload = _payload(delivery, facts, returnee, now)
+    return Job(delivery, url=contact.webhook_url, secret=contact.webhook_secret, payload=payload)
+
+
+async def _preload(session: AsyncSession, rows: list[Delivery]) -> None:
+    """Load a batch's contacts, returnees and follow-ups in three queries; `session.get` then finds them."""
+    areas = {d.recipient_area for d in rows}
+    returnees = {d.returnee_id for d in rows if d.returnee_id}
+    await session.scalars(select(Contact).where(Contact.area_code.in_(areas)))
+    if returnees:
+        await session.scalars(select(Returnee).where(Returnee.id.in_(returnees)))
+        await session.scalars(select(Followup).where(Followup.returnee_id.in_(returnees)))
+
+
+class DeliveryWorker:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock, source: str
+    ):
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.source = source
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Recover what a crash left behind, then send due deliveries until cancelled."""
+        async with httpx.AsyncClient(timeout=10) as client:
+            kannel, webhooks = Kannel(self.settings, client), Webhooks(self.settings, client)
+            next_recovery = 0.0
+            while True:
+                if (tick := asyncio.get_running_loop().time()) >= next_recovery:
+                    await self.recover()
+                    next_recovery = tick + RECOVERY_INTERVAL
+                jobs = await self.claim()
+                if jobs:
+                    await self.send_all(jobs, kannel, webhooks)
+                    continue
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.settings.delivery_poll_seconds)
+
+    async def recover(self) -> None:
+        """Rows left in `sending` by a dead process: SMS may have gone out, webhooks are idempotent."""
+        stale = self.clock.now() - timedelta(seconds=self.settings.delivery_lease_seconds)
+        async with self.sessions.begin() as session:
+            sending = (Delivery.state == "sending", Delivery.claimed_at < stale)
+            await session.execute(
+                update(Delivery)
+                .where(*sending, Delivery.channel == "sms")
+                .values(state="failed", last_error="interrupted while sending: outcome unknown, not resent")
+            )
+            await session.execute(
+                update(Delivery).where(*sending, Delivery.channel == "webhook").values(state="queued")
+            )
+
+    async def claim(self) -> list[Job]:
+        """Move due rows to `sending` and commit that before anything is sent."""
+        now = self.clock.now()
+        jobs = []
+        async with self.sessions.begin() as session:
+            rows = (
+                await session.scalars(
+                    select(Delivery)
+                    .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
+                    .order_by(Delivery.next_attempt_at)
+                    .limit(self.settings.delivery_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            await _preload(session, rows)
+            for delivery in rows:
+                try:
+                    job = await _prepare(session, delivery, now)
+                except NotReady:
+                    self._wait(delivery, now)
+                    continue
+                except (LookupError, ValueError) as exc:
+                    delivery.state, delivery.last_error = "failed", str(exc)[:200]
+                    continue
+                delivery.state, delivery.claimed_at = "sending", now
+                delivery.attempts += 1
+                jobs.append(job)
+        return jobs
+
+    def _wait(self, delivery: Delivery, now: datetime) -> None:
+        if now - delivery.created_at > WAIT_FOR_RETURNEE:
+            delivery.state, delivery.last_error = "failed", "returnee never registered here"
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=2)
+
+    async def send_all(self, jobs: list[Job], kannel: Kannel, webhooks: Webhooks) -> None:
+        limit = asyncio.Semaphore(self.settings.delivery_concurrency)
+
+        async def one(job: Job) -> Result:
+            async with limit:
+                if job.channel == "sms":
+                    return await kannel.send(to=job.to, text=job.body, delivery_id=job.id)
+                return await webhooks.send(
+                    url=job.url, secret=job.secret, message_id=job.id, payload=job.payload
+                )
+
+        results = await asyncio.gather(*(one(job) for job in jobs))
+        await self.record({job.id: result for job, result in zip(jobs, results, strict=True)})
+
+    async def record(self, results: dict[UUID, Result]) -> None:
+        """Write down what the gateways said, in one transaction with the AlertSent events."""
+        now = self.clock.now()
+        async with self.sessions.begin() as session:
+            rows = await session.scalars(
+                select(Delivery).where(Delivery.id.in_(results)).order_by(Delivery.id).with_for_update()
+            )
+            for delivery in rows.all():
+                await self._apply(session, delivery, results[delivery.id], now)
+
+    async def _apply(self, session: AsyncSession, delivery: Delivery, result: Result, now: datetime) -> None:
+        s = self.settings
+        if result.outcome is Outcome.accepted:
+            await self._accepted(session, delivery, now)
+            return
+        delivery.last_error = result.error
+        if delivery.state != "sending":
+            return  # a delivery report got here first
+        if result.outcome is Outcome.retry and delivery.attempts < s.delivery_max_attempts:
+            delivery.state = "queued"
+            wait = backoff(
+                delivery.attempts, base=s.delivery_backoff_seconds, cap=s.delivery_backoff_max_seconds
+            )
+            delivery.next_attempt_at = now + wait
+            return
+        delivery.state = "failed"
+        if result.outcome is Outcome.gone:
+            contact = await session.get(Contact, delivery.recipient_area)
+            if contact:
+                contact.webhook_disabled = True
+
+    async def _accepted(self, session: AsyncSession, delivery: Delivery, now: datetime) -> None:
+        first = delivery.sent_at is None
+        delivery.sent_at = delivery.sent_at or now
+        delivery.last_error = None
+        if delivery.state == "sending":
+            # A webhook's 2xx is the receiver's own acknowledgement; an SMS waits for its report.
+            delivery.state = "delivered" if delivery.channel == "webhook" else "sent"
+            if delivery.state == "delivered":
+                delivery.delivered_at = now
+        if first and delivery.returnee_id and delivery.reason != "reply":
+            event = AlertSent(
+                returnee_id=delivery.returnee_id,
+                commune_code=delivery.commune_code,
+                channel=delivery.channel,
+                reason=delivery.reason,
+                sent_at=now,
+            )
+            await enqueue(session, event, source=self.source)
+
+
+async def record_delivery_report(
+    sessions: async_sessionmaker[AsyncSession], *, delivery_id: UUID, status: int, now: datetime
+) -> bool:
+    """Apply one of Kannel's delivery reports; False when the delivery is unknown."""
+    values: dict = {"dlr_status": status}
+    if status & 1:
+        values |= {"state": "delivered", "delivered_at": now}
+    elif status & (2 | 16):
+        values |= {"state": "failed", "last_error": f"delivery report {status}"}
+    async with sessions.begin() as session:
+        # One statement: a final state is never left, so late or reordered reports change nothing.
+        changed = await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id, Delivery.channel == "sms", Delivery.state.in_(("sending", "sent"))
+            )
+            .values(**values)
+        )
+        if changed.rowcount:
+            return True
+        return bool(await session.scalar(select(Delivery.id).where(Delivery.id == delivery_id)))
+
+
+# --- the follow-up scanner -----------------------------------------------------------------------------
+
+
+async def scan_followups(
+    sessions: async_sessionmaker[AsyncSession], *, settings: Settings, now: datetime, source: str
+) -> tuple[int, int]:
+    """Escalate visits not recorded in time, complete follow-ups with enough clear days: (overdue, done)."""
+    overdue = done = 0
+    async with sessions.begin() as session:
+        rows = (
+            await session.scalars(
+                select(Followup)
+                .where(
+                    Followup.state.in_(("open", "overdue")),
+                    or_(
+                        and_(Followup.state == "open", Followup.visited_at.is_(None), Followup.due_at <= now),
+                        and_(
+                            Followup.visited_at.is_not(None),
+                            Followup.clear_since <= now - timedelta(days=settings.followup_days),
+                        ),
+                    ),
+                )
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for followup in rows:
+            ids = {"returnee_id": followup.returnee_id, "commune_code": followup.commune_code}
+            if followup.state == "open" and is_overdue(
+                due_at=followup.due_at, visited_at=followup.visited_at, now=now
+            ):
+                followup.state, followup.overdue_at = "overdue", now
+                await enqueue(session, FollowupOverdue(**ids, due_at=followup.due_at), source=source)
+                await queue_alert(
+                    session,
+                    reason="overdue",
+                    returnee_id=followup.returnee_id,
+                    commune_code=followup.commune_code,
+                    recipient_area=followup.commune_code[:4],
+                    key="visit",
+                    now=now,
+                )
+                overdue += 1
+            elif followup.visited_at and is_complete(
+                clear_since=followup.clear_since, days=settings.followup_days, now=now
+            ):
+                followup.state, followup.completed_at = "completed", now
+                await enqueue(session, FollowupCompleted(**ids, completed_at=now), source=source)
+                done += 1
+    return overdue, done
+
+
+async def run_scanner(sessions, *, settings: Settings, clock: Clock, source: str) -> None:
+    while True:
+        await scan_followups(sessions, settings=settings, now=clock.now(), source=source)
+        await asyncio.sleep(settings.scan_interval_seconds)

@@ -1,0 +1,210 @@
+"""Notify under test: the in-process service also served over HTTP, so Kannel can call it back."""
+
+import asyncio
+import random
+import socket
+import uuid
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from services.notify.models import Delivery, Followup
+from shared.codec import encode
+from shared.events import Event
+from shared.events.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
+from shared.events.transport import HandedOver, ManifestDispatched, Passenger
+from shared.gazetteer import load_gazetteer
+from tests.conftest import bearer, wait_until
+
+ADMIN = bearer(("national_admin", "KH"))
+PROVINCE = "01"  # Banteay Meanchey
+SENDSMS_PORT = 13013
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def phone() -> str:
+    """A fresh number per test, so other runs' lines in fakesmsc.log never match."""
+    return "8559" + "".join(random.choices("0123456789", k=7))
+
+
+@asynccontextmanager
+async def serving(app, port: int):
+    """The app (lifespan already run by the stack) on a real socket, as Kannel needs."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_config=None, timeout_graceful_shutdown=1
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    await wait_until(lambda: server.started or task.done(), what="uvicorn started")
+    if task.done():
+        task.result()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+def villages(commune_index: int = 0):
+    """(village, commune) of Banteay Meanchey's communes, by index."""
+    gaz = load_gazetteer()
+    communes = [c for d in gaz.districts_of(PROVINCE) for c in gaz.communes_of(d.code)]
+    commune = communes[commune_index]
+    return gaz.villages_of(commune.code)[0], commune
+
+
+def registered(village_code: str, *, name_km="សុខ ដារ៉ា", name_latin="Sok Dara", policy="home", **kw):
+    return ReturneeRegistered(
+        returnee_id=uuid.uuid4(),
+        checkpoint_id="KH-TH-01",
+        arrived_at=datetime.now(UTC),
+        home_village_code=village_code,
+        name_km=name_km,
+        name_latin=name_latin,
+        sex=Sex.female,
+        age_years=34,
+        screening=Screening(temperature_c=36.6),
+        policy=QuarantinePolicy(policy),
+        **kw,
+    )
+
+
+def dispatched(*people: ReturneeRegistered, arrival: datetime | None = None) -> ManifestDispatched:
+    now = datetime.now(UTC)
+    return ManifestDispatched(
+        manifest_id=uuid.uuid4(),
+        destination_province_code=PROVINCE,
+        vehicle_plate="2A-1234",
+        dispatched_at=now,
+        expected_arrival=arrival or now + timedelta(hours=5),
+        passengers=[
+            Passenger(returnee_id=p.returnee_id, home_village_code=p.home_village_code) for p in people
+        ],
+    )
+
+
+def handed_over(manifest: ManifestDispatched, person: ReturneeRegistered, at: datetime) -> HandedOver:
+    return HandedOver(
+        returnee_id=person.returnee_id,
+        manifest_id=manifest.manifest_id,
+        home_village_code=person.home_village_code,
+        handed_over_at=at,
+    )
+
+
+class Notify:
+    """The running notify service and what tests do with it."""
+
+    def __init__(self, stack, service, port: int):
+        self.stack = stack
+        self.service = service
+        self.port = port
+        self.client = service.client
+        self.sent = 0
+
+    @property
+    def rt(self):
+        return self.service.runtime
+
+    @property
+    def worker(self):
+        return self.service.app.state.delivery_worker
+
+    async def publish(self, *events: Event, event_id: str | None = None) -> None:
+        """Publish on the stack's topics and wait until notify's consumers took them."""
+        producer = self.rt.producer
+        for event in events:
+            message = encode(event, source="/test", event_id=event_id)
+            await producer.send_and_wait(
+                self.stack.topic(event.topic),
+                key=message.key.encode() if isinstance(message.key, str) else message.key,
+                value=message.value,
+                headers=list(message.headers.items()),
+            )
+            self.sent += 1
+        await wait_until(
+            lambda: sum(c.processed for c in self.rt.consumers) >= self.sent,
+            what="notify consumed the events",
+        )
+
+    async def contact(self, area_code: str, *, phone_number: str, language="km", webhook_url=None) -> dict:
+        body = {"name": "Chief", "phone": phone_number, "language": language, "webhook_url": webhook_url}
+        r = await self.client.put(f"/contacts/{area_code}", json=body, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def deliveries(self, **where) -> list[Delivery]:
+        async with self.rt.sessions() as session:
+            query = select(Delivery).filter_by(**where).order_by(Delivery.created_at)
+            return list((await session.scalars(query)).all())
+
+    async def followup(self, returnee_id) -> Followup | None:
+        async with self.rt.sessions() as session:
+            return await session.get(Followup, returnee_id)
+
+    async def wait_state(self, state: str, timeout: float = 20, **where) -> list[Delivery]:
+        async def reached():
+            rows = await self.deliveries(**where)
+            return rows if rows and all(d.state == state for d in rows) else None
+
+        return await wait_until(reached, timeout=timeout, what=f"deliveries {where} {state}")
+
+    async def inbound(self, sender: str, text: str, message_id: str | None = None):
+        """GET the inbound endpoint with the query smsbox's sms-service sends (kannel.conf.template)."""
+        params = {
+            "secret": self.rt.settings.kannel_inbound_secret,
+            "from": sender,
+            "to": self.rt.settings.sms_sender,
+            "text": text,
+            "coding": "0",
+            "charset": "UTF-8",
+            "id": message_id or str(uuid.uuid4()),
+        }
+        return await self.client.get("/kannel/inbound", params=params)
+
+
+FAST = {
+    "delivery_poll_seconds": 0.05,
+    "delivery_backoff_seconds": 0.2,
+    "delivery_backoff_max_seconds": 1.0,
+    "webhooks_allow_private": True,
+    "scan_interval_seconds": 3600,  # tests run the scanner themselves
+}
+
+
+async def start_notify(stack, port: int | None = None, **overrides) -> Notify:
+    port = port or free_port()
+    settings = {**FAST, "public_url": f"http://127.0.0.1:{port}", **overrides}
+    service = await stack.start("notify", **settings)
+    return Notify(stack, service, port)
+
+
+@pytest.fixture
+async def notify(stack):
+    """Notify in-process, also listening on a free port for Kannel's delivery reports."""
+    n = await start_notify(stack)
+    async with serving(n.service.app, n.port):
+        yield n
+
+
+@pytest.fixture
+def kannel() -> None:
+    if not port_answers(SENDSMS_PORT):
+        pytest.skip("Kannel's sendsms 127.0.0.1:13013 does not answer: run `bash deploy/kannel.sh start`")
