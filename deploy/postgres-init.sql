@@ -4,3 +4,4 @@ CREATE DATABASE border_intake;
 CREATE DATABASE border_quarantine;
 CREATE DATABASE border_transport;
 CREATE DATABASE border_notify;
+CREATE DATABASE border_dashboard;

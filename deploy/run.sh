@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-SERVICES=(intake:8001 quarantine:8002 transport:8003 notify:8004)
+SERVICES=(identity:8000 intake:8001 quarantine:8002 transport:8003 notify:8004 dashboard:8005)
 SVC_DIR=$RUN_DIR/services
 
 # Infrastructure that was already running (a developer's, or the test command's) is left running.
@@ -31,15 +31,31 @@ done
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
 .venv/bin/border-topics
 
+# The demo clock: one day a minute unless asked otherwise, the same epoch for every service.
+export CLOCK_SPEED=${CLOCK_SPEED:-1440}
+export CLOCK_EPOCH=${CLOCK_EPOCH:-$(date -u +%Y-%m-%dT%H:%M:%SZ)}
+# The demo has nobody recording daily check-ins or dispatching vehicles: let the services do it.
+export QUARANTINE_REQUIRE_FINAL_CHECKIN=${QUARANTINE_REQUIRE_FINAL_CHECKIN:-false}
+export TRANSPORT_AUTO_DISPATCH=${TRANSPORT_AUTO_DISPATCH:-true}
+export NOTIFY_WEBHOOKS_ALLOW_PRIVATE=${NOTIFY_WEBHOOKS_ALLOW_PRIVATE:-true}
+
 mkdir -p "$RUN_DIR/data" "$SVC_DIR"
 for s in "${SERVICES[@]}"; do
   name=${s%%:*} port=${s##*:}
+  export "${name^^}_DATABASE_URL=sqlite+aiosqlite:///$RUN_DIR/data/$name.db" "${name^^}_HTTP_PORT=$port"
+done
+log "preparing the databases and the demo data (users, facilities, vehicles, commune contacts)"
+for s in "${SERVICES[@]}"; do
+  ".venv/bin/border-${s%%:*}" migrate >/dev/null
+done
+.venv/bin/border-identity seed-demo >"$RUN_DIR/demo-users.txt"
+for name in quarantine transport notify; do
+  ".venv/bin/border-$name" seed-demo >>"$SVC_DIR/seed.log" 2>&1
+done
+for s in "${SERVICES[@]}"; do
+  name=${s%%:*}
   is_running "$SVC_DIR/$name.pid" && continue
-  upper=${name^^}
-  (
-    export "${upper}_DATABASE_URL=sqlite+aiosqlite:///$RUN_DIR/data/$name.db" "${upper}_HTTP_PORT=$port"
-    start_bg "$name" "$SVC_DIR/$name.pid" "$SVC_DIR/$name.log" ".venv/bin/border-$name" serve
-  )
+  start_bg "$name" "$SVC_DIR/$name.pid" "$SVC_DIR/$name.log" ".venv/bin/border-$name" serve --no-migrate-first
 done
 for s in "${SERVICES[@]}"; do
   name=${s%%:*} port=${s##*:}
@@ -51,15 +67,16 @@ for s in "${SERVICES[@]}"; do
   done
 done
 
+cat "$RUN_DIR/demo-users.txt"
 cat <<MSG
 
-The border-return system is up (SQLite in $RUN_DIR/data, logs in $SVC_DIR):
-  intake       http://127.0.0.1:8001/docs
-  quarantine   http://127.0.0.1:8002/docs
-  transport    http://127.0.0.1:8003/docs
-  notify       http://127.0.0.1:8004/docs
-  Kafka        127.0.0.1:${KAFKA_PORT:-9092}     SMS gateway (Kannel sendsms) 127.0.0.1:13013
-  SMS centre log (what the commune chiefs' phones got): $RUN_DIR/kannel/fakesmsc.log
+The border-return system is up (SQLite in $RUN_DIR/data, logs in $SVC_DIR; demo clock x$CLOCK_SPEED).
+  Checkpoint tablet        http://127.0.0.1:8001/tablet/      (log in as checkpoint.poipet)
+  Transfer working group   http://127.0.0.1:8003/transport/   (transport.bmc)
+  Provincial dashboard     http://127.0.0.1:8005/dashboard/   (pwg.preyveng, national.admin)
+  API docs                 http://127.0.0.1:800[0-5]/docs     identity 0, intake 1, quarantine 2, transport 3, notify 4, dashboard 5
+  SMS centre log (what the commune chiefs' phones got): $RUN_DIR/kannel/fakesmsc.log  (bash deploy/kannel.sh sent)
+  A chief's reply:  bash deploy/kannel.sh inject <chief's phone> 1294 "VISIT <code>"
 Press Ctrl-C to stop everything.
 MSG
 # Sleep in short steps so the trap runs as soon as Ctrl-C arrives.

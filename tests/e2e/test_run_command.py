@@ -10,7 +10,14 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = {"intake": 8001, "quarantine": 8002, "transport": 8003, "notify": 8004}
+PORTS = {
+    "identity": 8000,
+    "intake": 8001,
+    "quarantine": 8002,
+    "transport": 8003,
+    "notify": 8004,
+    "dashboard": 8005,
+}
 
 
 def _port_open(port: int) -> bool:
@@ -49,7 +56,8 @@ def test_run_command_brings_every_service_up_and_stops_on_ctrl_c(tmp_path):
         output = (tmp_path / "run.log").read_text()
         assert set(ready) == set(PORTS), f"not ready: {set(PORTS) - set(ready)}\n{output[-3000:]}"
         assert all(body["checks"] == {"database": "ok", "kafka": "ok"} for body in ready.values())
-        assert "http://127.0.0.1:8001" in output
+        assert "http://127.0.0.1:8001/tablet/" in output
+        assert "checkpoint.poipet" in output, "the demo users are printed"
     finally:
         proc.send_signal(signal.SIGINT)
         try:
