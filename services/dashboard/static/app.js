@@ -1,0 +1,286 @@
+// The provincial dashboard: figures from the dashboard API, refreshed every few seconds without a reload.
+"use strict";
+
+const T = {
+  en: {
+    title: "Returnees from Thailand: situation dashboard", nation: "Cambodia",
+    login: "Sign in", username: "User name", password: "Password", sign_in: "Sign in", logout: "Sign out",
+    login_failed: "Sign-in failed: check the user name and password.",
+    updated: "Updated", other_lang: "ខ្មែរ",
+    received: "Received", screened: "Screened", referred: "Referred", in_quarantine: "In quarantine",
+    released: "Released", transported: "Transported", in_transit: "In transit", handed_over: "Handed over",
+    visited: "Visited", overdue: "Overdue", alerted: "Alerted", completed: "Completed",
+    overdue_followups: "Follow-ups overdue", overdue_manifests: "Vehicles overdue", waiting: "Waiting for a bed",
+    arrivals_title: "Arrivals per checkpoint per day (last 14 days)",
+    areas_title: "Where returnees come home to", drill_hint: "(click a row to open it)",
+    area: "Area", people_title: "Sex, age groups and special care",
+    F: "Female", M: "Male", X: "Other", child: "Children", infant: "Infants", pregnant: "Pregnant women",
+    ill: "Ill", elderly: "Elderly", disability: "Disability", people: "People",
+    facilities_title: "Quarantine facilities: occupancy", facility: "Facility", occupancy: "Occupancy",
+    capacity: "Capacity", capacity_note: "Capacity is not published by the quarantine service yet.",
+    transit_title: "Vehicles on the road", manifest: "Vehicle manifest", destination: "Destination",
+    passengers: "Passengers", expected: "Expected arrival", none: "None",
+    followup_title: "Commune follow-up", checkpoints_title: "Checkpoints: last sync",
+    checkpoint: "Checkpoint", last_sync: "Last sync", stale: "stale", never: "never",
+    report_title: "Daily situation report", since: "From", until: "To",
+    download_csv: "Download CSV", printable: "Printable page",
+    footer: "Figures from the event topics; Letter 1007 of the Ministry of Interior.",
+  },
+  km: {
+    title: "ផ្ទាំងស្ថានការណ៍ពលរដ្ឋវិលត្រឡប់ពីប្រទេសថៃ", nation: "កម្ពុជា",
+    login: "ចូលប្រើ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់", sign_in: "ចូល", logout: "ចាកចេញ",
+    login_failed: "ចូលមិនបាន៖ សូមពិនិត្យឈ្មោះអ្នកប្រើ និងពាក្យសម្ងាត់។",
+    updated: "ធ្វើបច្ចុប្បន្នភាព", other_lang: "English",
+    received: "បានទទួល", screened: "បានពិនិត្យសុខភាព", referred: "បានបញ្ជូនព្យាបាល", in_quarantine: "កំពុងធ្វើចត្តាឡីស័ក",
+    released: "បានបញ្ចប់ចត្តាឡីស័ក", transported: "បានដឹកជញ្ជូន", in_transit: "កំពុងធ្វើដំណើរ", handed_over: "បានប្រគល់",
+    visited: "បានចុះសួរសុខទុក្ខ", overdue: "ហួសកំណត់", alerted: "បានជូនដំណឹង", completed: "បានបញ្ចប់",
+    overdue_followups: "ការតាមដានហួសកំណត់", overdue_manifests: "យានយន្តយឺតពេល", waiting: "កំពុងរង់ចាំគ្រែ",
+    arrivals_title: "ចំនួនមកដល់តាមច្រកព្រំដែន ប្រចាំថ្ងៃ (១៤ ថ្ងៃចុងក្រោយ)",
+    areas_title: "ទីកន្លែងដែលពលរដ្ឋវិលត្រឡប់ទៅផ្ទះ", drill_hint: "(ចុចលើជួរដើម្បីបើក)",
+    area: "តំបន់", people_title: "ភេទ ក្រុមអាយុ និងការថែទាំពិសេស",
+    F: "ស្រី", M: "ប្រុស", X: "ផ្សេងទៀត", child: "កុមារ", infant: "ទារក", pregnant: "ស្ត្រីមានផ្ទៃពោះ",
+    ill: "អ្នកជំងឺ", elderly: "មនុស្សចាស់", disability: "ជនមានពិការភាព", people: "នាក់",
+    facilities_title: "មណ្ឌលចត្តាឡីស័ក៖ ចំនួនអ្នកស្នាក់នៅ", facility: "មណ្ឌល", occupancy: "អ្នកស្នាក់នៅ",
+    capacity: "សមត្ថភាព", capacity_note: "សេវាចត្តាឡីស័កមិនទាន់ផ្សព្វផ្សាយសមត្ថភាពនៅឡើយទេ។",
+    transit_title: "យានយន្តកំពុងធ្វើដំណើរ", manifest: "បញ្ជីអ្នកដំណើរ", destination: "គោលដៅ",
+    passengers: "អ្នកដំណើរ", expected: "ពេលរំពឹងមកដល់", none: "គ្មាន",
+    followup_title: "ការតាមដានរបស់ឃុំ", checkpoints_title: "ច្រកព្រំដែន៖ សមកាលកម្មចុងក្រោយ",
+    checkpoint: "ច្រកព្រំដែន", last_sync: "សមកាលកម្មចុងក្រោយ", stale: "ហួសពេល", never: "មិនធ្លាប់",
+    report_title: "របាយការណ៍ស្ថានការណ៍ប្រចាំថ្ងៃ", since: "ពី", until: "ដល់",
+    download_csv: "ទាញយក CSV", printable: "ទំព័រសម្រាប់បោះពុម្ព",
+    footer: "តួលេខពីប្រព័ន្ធព្រឹត្តិការណ៍ តាមលិខិតលេខ ១០០៧ របស់ក្រសួងមហាផ្ទៃ។",
+  },
+};
+
+const TOKEN_KEY = "border.dashboard.token";
+const LANG_KEY = "border.lang";
+const AREA_METRICS = ["received", "in_quarantine", "released", "transported", "handed_over",
+  "alerted", "visited", "overdue", "completed"];
+const state = {
+  lang: new URLSearchParams(location.search).get("lang") || localStorage.getItem(LANG_KEY) || "km",
+  token: localStorage.getItem(TOKEN_KEY),
+  config: { identity_url: "", refresh_seconds: 3 },
+  scope: [], names: {}, charts: {}, timer: null, last: null,
+};
+
+const $ = (sel) => document.querySelector(sel);
+const t = (key) => (T[state.lang] && T[state.lang][key]) || T.en[key] || key;
+const fmt = (n) => new Intl.NumberFormat(state.lang === "km" ? "km-KH" : "en-GB").format(n);
+const areaName = (code) => {
+  const n = state.names[code];
+  if (code === "KH") return t("nation");
+  return n ? (state.lang === "km" ? n.name_km : n.name_en) : code;
+};
+
+function currentArea() {
+  const m = location.hash.match(/area=(KH|\d{6}|\d{4}|\d{2})\b/);
+  return m ? m[1] : (state.scope[0] && state.scope[0].code) || "KH";
+}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Authorization: "Bearer " + state.token } });
+  if (res.status === 401) { signOut(); throw new Error("signed out"); }
+  if (!res.ok) throw new Error(path + ": " + res.status);
+  return res;
+}
+const json = async (path) => (await api(path)).json();
+
+function translate() {
+  document.documentElement.lang = state.lang;
+  document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+  $("#lang").textContent = t("other_lang");
+  document.title = t("title");
+}
+
+function signOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  clearInterval(state.timer);
+  $("#board").hidden = true; $("#logout").hidden = true; $("#login").hidden = false;
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const base = state.config.identity_url || `${location.protocol}//${location.hostname}:8000`;
+  const res = await fetch(base + "/auth/token", { method: "POST", body: new URLSearchParams(new FormData(ev.target)) })
+    .catch(() => null);
+  if (!res || !res.ok) { $("#login-error").textContent = t("login_failed"); return; }
+  state.token = (await res.json()).access_token;
+  localStorage.setItem(TOKEN_KEY, state.token);
+  await start();
+}
+
+function crumbs(area) {
+  const root = state.scope.find((s) => area.startsWith(s.code) || s.code === "KH") || { code: area };
+  const chain = [root.code];
+  for (let len = root.code === "KH" ? 2 : root.code.length + 2; len <= area.length; len += 2) chain.push(area.slice(0, len));
+  $("#crumbs").replaceChildren(...chain.map((code, i) => {
+    const a = document.createElement("a");
+    a.href = "#area=" + code; a.textContent = areaName(code);
+    if (i === chain.length - 1) a.setAttribute("aria-current", "page");
+    return a;
+  }));
+}
+
+function card(key, value, warn) {
+  const div = document.createElement("div");
+  div.className = "card" + (warn && value ? " warn" : "");
+  div.dataset.metric = key;
+  div.dataset.value = value;
+  div.innerHTML = `<span class="n"></span><span class="l"></span>`;
+  div.querySelector(".n").textContent = fmt(value);
+  div.querySelector(".l").textContent = t(key);
+  return div;
+}
+
+function renderCards(s) {
+  $("#cards").replaceChildren(
+    card("received", s.totals.received), card("screened", s.totals.screened), card("referred", s.totals.referred),
+    card("in_quarantine", s.totals.in_quarantine), card("waiting", s.transit.waiting_for_a_bed, true),
+    card("released", s.totals.released), card("in_transit", s.transit.in_transit),
+    card("overdue_manifests", s.transit.overdue, true), card("handed_over", s.totals.handed_over),
+    card("visited", s.followup.visited), card("overdue_followups", s.followup.overdue, true),
+  );
+}
+
+function table(sel, headers, rows) {
+  const el = $(sel);
+  if (headers && el.tHead) el.tHead.innerHTML = "<tr>" + headers.map((h) => `<th>${t(h)}</th>`).join("") + "</tr>";
+  const body = el.tBodies[0];
+  body.replaceChildren(...(rows.length ? rows : [[t("none")]]).map((cells) => {
+    const tr = document.createElement("tr");
+    const list = Array.isArray(cells) ? cells : cells.cells;
+    if (!Array.isArray(cells)) Object.assign(tr.dataset, cells.data || {}), (tr.className = cells.cls || "");
+    list.forEach((c) => { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); });
+    return tr;
+  }));
+}
+
+function chart(id, type, labels, datasets, options = {}) {
+  const existing = state.charts[id];
+  if (existing) {
+    existing.data.labels = labels; existing.data.datasets = datasets; existing.update("none");
+    return;
+  }
+  state.charts[id] = new Chart(document.getElementById(id), {
+    type, data: { labels, datasets },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, ...options },
+  });
+}
+
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+  "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"];
+
+function renderArrivals(rows) {
+  const seen = [...new Set(rows.map((r) => r.day))].sort();
+  const days = [];  // every day from the first arrival to the last, quiet days included
+  for (let d = seen[0] && new Date(seen[0] + "T00:00:00Z"); d && d.toISOString().slice(0, 10) <= seen[seen.length - 1];
+    d = new Date(d.getTime() + 86400000)) days.push(d.toISOString().slice(0, 10));
+  const cps = [...new Set(rows.map((r) => r.checkpoint_id))].sort();
+  const datasets = cps.map((cp, i) => ({
+    label: cp, backgroundColor: PALETTE[i % PALETTE.length],
+    data: days.map((d) => (rows.find((r) => r.day === d && r.checkpoint_id === cp) || { count: 0 }).count),
+  }));
+  chart("arrivals-chart", "bar", days, datasets, { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } });
+}
+
+function renderAreas(rows, area) {
+  rows.forEach((r) => { state.names[r.code] = r; });
+  const drillable = area.length < 6;
+  table("#areas", ["area", ...AREA_METRICS], rows.map((r) => ({
+    cells: [`${r.code} ${state.lang === "km" ? r.name_km : r.name_en}`, ...AREA_METRICS.map((m) => fmt(r[m]))],
+    data: { code: r.code }, cls: drillable ? "drill" : "",
+  })));
+  $("#areas-hint").hidden = !drillable;
+  chart("areas-chart", "bar", rows.map((r) => (state.lang === "km" ? r.name_km : r.name_en)), [
+    { label: t("received"), data: rows.map((r) => r.received), backgroundColor: "#1f77b4" },
+    { label: t("in_quarantine"), data: rows.map((r) => r.in_quarantine), backgroundColor: "#ff7f0e" },
+    { label: t("overdue"), data: rows.map((r) => r.overdue), backgroundColor: "#d62728" },
+  ], { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } });
+}
+
+function renderPeople(s) {
+  const sexes = ["F", "M", "X"], ages = Object.keys(s.age_groups), care = Object.keys(s.special_care);
+  chart("people-chart", "bar", [...sexes.map(t), ...ages], [{
+    label: t("people"), data: [...sexes.map((k) => s.sex[k]), ...ages.map((k) => s.age_groups[k])],
+    backgroundColor: [...sexes.map(() => "#9467bd"), ...ages.map(() => "#17becf")],
+  }], { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } });
+  chart("care-chart", "bar", care.map(t), [{ label: t("people"), data: care.map((k) => s.special_care[k]), backgroundColor: "#e377c2" }],
+    { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } });
+}
+
+function renderLists(s, checkpoints) {
+  const time = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "km" ? "km-KH" : "en-GB") : t("never"));
+  table("#facilities", ["facility", "occupancy", "capacity"], s.facilities.map((f) => [f.facility_id, fmt(f.occupancy), f.capacity ?? "—"]));
+  table("#manifests", ["manifest", "destination", "passengers", "handed_over", "expected"], s.manifests.map((m) => ({
+    cells: [m.manifest_id.slice(0, 8), m.destination_province_code || "", fmt(m.passengers), fmt(m.handed_over), time(m.expected_arrival)],
+    cls: m.overdue ? "overdue" : "",
+  })));
+  table("#followup", null, Object.entries(s.followup).map(([k, v]) => ({ cells: [t(k), fmt(v)], cls: k === "overdue" && v ? "overdue" : "" })));
+  table("#checkpoints", ["checkpoint", "received", "last_sync"], checkpoints.filter((c) => c.registrations || c.last_sync_at).map((c) => ({
+    cells: [`${c.checkpoint_id} ${c.name_en}`, fmt(c.registrations), time(c.last_sync_at) + (c.stale ? ` (${t("stale")})` : "")],
+    cls: c.stale ? "overdue" : "",
+  })));
+}
+
+async function refresh() {
+  const area = currentArea();
+  const q = "area=" + area;
+  try {
+    const [summary, arrivals, areas, checkpoints] = await Promise.all([
+      json("/stats/summary?" + q), json("/stats/arrivals?" + q), json("/stats/areas?" + q), json("/stats/checkpoints?" + q),
+    ]);
+    renderAreas(areas, area);
+    crumbs(area);
+    renderCards(summary);
+    renderArrivals(arrivals);
+    renderPeople(summary);
+    renderLists(summary, checkpoints);
+    state.last = new Date();
+    $("#updated").textContent = `${t("updated")} ${state.last.toLocaleTimeString(state.lang === "km" ? "km-KH" : "en-GB")}`;
+    document.body.dataset.area = area;
+  } catch (err) {
+    $("#updated").textContent = "⚠ " + err.message;
+  }
+}
+
+async function download(kind) {
+  const q = new URLSearchParams({ area: currentArea(), lang: state.lang });
+  if ($("#since").value) q.set("since", $("#since").value);
+  if ($("#until").value) q.set("until", $("#until").value);
+  const blob = await (await api(`/reports/daily.${kind}?${q}`)).blob();
+  const url = URL.createObjectURL(blob);
+  if (kind === "html") { window.open(url, "_blank"); return; }
+  const a = Object.assign(document.createElement("a"), { href: url, download: `situation-${currentArea()}.csv` });
+  a.click();
+}
+
+async function start() {
+  $("#login").hidden = true; $("#board").hidden = false; $("#logout").hidden = false;
+  state.scope = await json("/stats/scope");
+  state.scope.forEach((s) => { state.names[s.code] = s; });
+  await refresh();
+  clearInterval(state.timer);
+  state.timer = setInterval(refresh, state.config.refresh_seconds * 1000);
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  translate();
+  $("#lang").addEventListener("click", () => {
+    state.lang = state.lang === "km" ? "en" : "km";
+    localStorage.setItem(LANG_KEY, state.lang);
+    translate();
+    if (state.token) refresh();
+  });
+  $("#logout").addEventListener("click", signOut);
+  $("#login").addEventListener("submit", signIn);
+  $("#areas").addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr.drill");
+    if (tr) location.hash = "area=" + tr.dataset.code;
+  });
+  window.addEventListener("hashchange", refresh);
+  $("#csv").addEventListener("click", () => download("csv"));
+  $("#print").addEventListener("click", () => download("html"));
+  try { state.config = await (await fetch("/dashboard/config.json")).json(); } catch (_) { /* defaults */ }
+  if (state.token) await start().catch(signOut); else signOut();
+});
