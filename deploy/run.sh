@@ -48,7 +48,7 @@ log "preparing the databases and the demo data (users, facilities, vehicles, com
 for s in "${SERVICES[@]}"; do
   ".venv/bin/border-${s%%:*}" migrate >/dev/null
 done
-.venv/bin/border-identity seed-demo >"$RUN_DIR/demo-users.txt"
+COLUMNS=140 .venv/bin/border-identity seed-demo >"$RUN_DIR/demo-users.txt"
 for name in quarantine transport notify; do
   ".venv/bin/border-$name" seed-demo >>"$SVC_DIR/seed.log" 2>&1
 done
