@@ -133,7 +133,8 @@ class EventConsumer:
             # The database is away, not the message at fault: stop here, uncommitted, and be restarted.
             raise
         except Exception as exc:
-            log.exception("handler failed for good", extra={"type": envelope.type})
+            # The type only: an exception's text can quote the data it choked on.
+            log.error("handler failed for good", extra={"type": envelope.type, "error": type(exc).__name__})
             await self.dead_letter(record, "handler_failed", type(exc).__name__)
             return
         metrics.EVENTS_CONSUMED.labels(group, envelope.type, outcome).inc()
