@@ -61,11 +61,13 @@ def testcontainers_infra():
     reason = _docker_answers()
     if reason:
         pytest.skip(reason)
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
 
+    # testcontainers' Kafka module drives Confluent's image (its start script); in KRaft mode it is the
+    # same broker protocol as the apache/kafka image of docker-compose.yml.
     with (
-        KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka,
+        KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft() as kafka,
         PostgresContainer("postgres:16", driver="psycopg") as pg,
     ):
         yield Infra("testcontainers", kafka.get_bootstrap_server(), pg.get_connection_url())
