@@ -268,3 +268,17 @@ def bearer(*grants: tuple[str, str], subject: str = "tester", ttl: timedelta = t
     """Authorization header for a caller holding (role, scope) grants."""
     token = issue_token(TEST_TOKENS, subject, [Grant(role=r, scope=s) for r, s in grants], ttl)
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def browser():
+    """Debian's headless Chromium driven by Playwright."""
+    from tests.web import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM
+
+    if not HAVE_CHROMIUM:
+        pytest.skip("Debian's chromium is not installed")
+    playwright = pytest.importorskip("playwright.async_api")
+    async with playwright.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()

@@ -15,7 +15,8 @@ import pytest
 
 from services.quarantine import demo
 from tests.conftest import bearer, wait_until
-from tests.notify.conftest import SENDSMS_PORT, free_port, port_answers, serving
+from tests.notify.conftest import SENDSMS_PORT
+from tests.web import free_port, port_answers, serving
 
 POIPET = "KH-TH-01"  # Banteay Meanchey (01)
 BORDER_PROVINCE = "01"

@@ -1,13 +1,9 @@
 """Helpers of the intake tests: a valid registration body, and the app served over real HTTP."""
 
-import asyncio
-import contextlib
-import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import uvicorn
 
 from tests.conftest import bearer
 
@@ -45,29 +41,6 @@ def registration(**overrides) -> dict:
         "home_village_code": VILLAGE,
     }
     return body | overrides
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def served(app, port: int):
-    """Serve an app (lifespan already running) on 127.0.0.1:port in this event loop."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

@@ -1,38 +1,12 @@
 """The tablet page in real headless Chromium: register in Khmer, go offline, register two more, resync."""
 
-from pathlib import Path
-
-import pytest
-
 from shared.events.intake import ReturneeRegistered
 from shared.topics import RETURNEE
 from tests.conftest import wait_until
-from tests.intake.conftest import OFFICER, VILLAGE, free_port, served
+from tests.intake.conftest import OFFICER, VILLAGE
+from tests.web import SCREENSHOTS, serving
 
-playwright_api = pytest.importorskip("playwright.async_api")
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
 TOKEN = OFFICER["Authorization"].removeprefix("Bearer ")
-
-
-@pytest.fixture
-async def browser():
-    if not HAVE_CHROMIUM:
-        pytest.skip("Debian's chromium is not installed")
-    async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 async def _register(page, *, name_km: str, name_latin: str, sex: str, age: str, village_query: str) -> None:
@@ -60,7 +34,7 @@ async def _count_is(page, state: str, expected: int) -> bool:
 
 async def test_register_in_khmer_then_offline_then_resync(stack, browser):
     intake = await stack.start("intake")
-    async with served(intake.app, free_port()) as base:
+    async with serving(intake.app) as base:
         context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="km-KH")
         await context.add_init_script(
             f"if (!localStorage.getItem('intake.token')) localStorage.setItem('intake.token', '{TOKEN}');"
@@ -147,7 +121,7 @@ async def test_expired_token_asks_for_login_and_keeps_the_offline_household(stac
 
     intake = await stack.start("intake")
     fresh = TOKEN
-    async with served(intake.app, free_port()) as base:
+    async with serving(intake.app) as base:
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         await context.add_init_script(
             "localStorage.setItem('intake.lang', 'en');"

@@ -1,14 +1,10 @@
 """Notify under test: the in-process service also served over HTTP, so Kannel can call it back."""
 
-import asyncio
 import random
-import socket
 import uuid
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from services.notify.models import Delivery, Followup
@@ -18,48 +14,16 @@ from shared.events.intake import QuarantinePolicy, ReturneeRegistered, Screening
 from shared.events.transport import HandedOver, ManifestDispatched, Passenger
 from shared.gazetteer import load_gazetteer
 from tests.conftest import bearer, wait_until
+from tests.web import free_port, port_answers, serving
 
 ADMIN = bearer(("national_admin", "KH"))
 PROVINCE = "01"  # Banteay Meanchey
 SENDSMS_PORT = 13013
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def phone() -> str:
     """A fresh number per test, so other runs' lines in fakesmsc.log never match."""
     return "8559" + "".join(random.choices("0123456789", k=7))
-
-
-@asynccontextmanager
-async def serving(app, port: int):
-    """The app (lifespan already run by the stack) on a real socket, as Kannel needs."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="off", log_config=None, timeout_graceful_shutdown=1
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: server.started or task.done(), what="uvicorn started")
-    if task.done():
-        task.result()
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 def villages(commune_index: int = 0):
