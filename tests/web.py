@@ -41,11 +41,7 @@ def port_answers(port: int) -> bool:
 async def serving(app, port: int | None = None):
     """Serve an app whose lifespan already runs (the stack's) on 127.0.0.1; yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="off", log_config=None
-        )
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None))
     task = asyncio.create_task(server.serve())
     await wait_until(lambda: server.started or task.done(), what="uvicorn started")
     if task.done():
