@@ -5,8 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl)
-# Khmer fonts: without them the browser tests and their screenshots show boxes.
-[[ ${1:-} == --test ]] && packages+=(chromium fonts-khmeros)
+# Khmer fonts: without them the browser tests and their screenshots show boxes; prometheus for promtool.
+[[ ${1:-} == --test ]] && packages+=(chromium fonts-khmeros prometheus)
 # java/mvn may come from elsewhere than Debian (the image's own JDK): only install what is absent.
 command -v java >/dev/null && packages=("${packages[@]/openjdk-17-jre-headless}")
 command -v mvn >/dev/null && packages=("${packages[@]/maven}")

@@ -5,6 +5,7 @@ row) commits, or after it went to the dead-letter topic. A redelivery after a cr
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
+from aiokafka.errors import IllegalStateError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
@@ -53,6 +55,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         # Rebalances run in the background: finish the batch in hand and commit it before letting go.
         async with self._consumer.lock:
             await self._consumer.commit()
+        self._consumer.forget_lag(revoked)
 
     async def on_partitions_assigned(self, assigned):
         pass
@@ -70,6 +73,8 @@ class EventConsumer:
         producer: AIOKafkaProducer,
         max_attempts: int = 3,
         retry_wait: float = 0.2,
+        session_timeout_ms: int = 10000,
+        heartbeat_interval_ms: int = 3000,
     ):
         self.subscription = subscription
         self.lock = asyncio.Lock()
@@ -78,12 +83,16 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._retry_wait = retry_wait
         self._pending: dict[TopicPartition, int] = {}
+        self._lag_reported: set[TopicPartition] = set()
         self._kafka = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=subscription.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            # How soon the group notices a dead instance and gives its partitions to the others.
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
         )
         self.started = asyncio.Event()
         self.processed = 0  # records taken to their end, whatever the outcome (tests wait on it)
@@ -102,10 +111,36 @@ class EventConsumer:
                             self.processed += 1
                             self._pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
                     await self.commit()
+                await self.record_lag()
         finally:
             async with self.lock:
                 await self.commit()
             await self._kafka.stop()
+
+    async def record_lag(self) -> None:
+        """Set the lag gauge of every assigned partition whose end the broker has told us."""
+        group = self.subscription.group
+        assigned = set(self._kafka.assignment())
+        # A rebalance can land between two rounds: drop what is no longer ours, whatever the listener saw.
+        self.forget_lag(self._lag_reported - assigned)
+        self._lag_reported = assigned
+        for tp in assigned:
+            end = self._kafka.highwater(tp)
+            if end is None:
+                continue
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the task's own cancellation.
+                async with asyncio.timeout(1):
+                    position = await self._kafka.position(tp)
+            except (IllegalStateError, TimeoutError):
+                continue  # revoked meanwhile, or its position is being reset: the next round sets it
+            metrics.CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(end - position, 0))
+
+    def forget_lag(self, partitions) -> None:
+        """A partition handed to another instance is no longer this one's to report."""
+        for tp in partitions:
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self.subscription.group, tp.topic, str(tp.partition))
 
     async def commit(self) -> None:
         if self._pending:

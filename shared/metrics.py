@@ -3,10 +3,16 @@
 Labels hold topics, event types and route templates, never personal data.
 """
 
+import asyncio
+import logging
+import re
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 EVENTS_PUBLISHED = Counter("border_events_published_total", "Events published from the outbox", ["topic"])
 EVENTS_CONSUMED = Counter(
@@ -17,6 +23,69 @@ HANDLER_SECONDS = Histogram("border_handler_seconds", "Time to handle one event"
 HTTP_SECONDS = Histogram(
     "border_http_request_seconds", "HTTP request duration", ["method", "route", "status"]
 )
+
+# Every replica of a service reads the same database, so these read the same: aggregate with max().
+OUTBOX_BACKLOG = Gauge("border_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "border_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when none)", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "border_consumer_lag",
+    "Records between a partition's end and this consumer's position",
+    ["consumer", "topic", "partition"],
+)
+REGISTRATIONS = Counter(
+    "border_registrations_total", "Returnees registered, by checkpoint and policy", ["checkpoint", "policy"]
+)
+DELIVERIES = Gauge(
+    "border_notify_deliveries", "Notify deliveries stored, by channel and state", ["channel", "state"]
+)
+KANNEL_QUEUE = Gauge(
+    "border_kannel_queue_messages", "Messages queued in Kannel's bearerbox, by queue", ["queue"]
+)
+# Labelled so that a notify without a status URL exports nothing here rather than a false "down".
+KANNEL_UP = Gauge(
+    "border_kannel_up", "1 when the SMS gateway's status page answered at the last scrape", ["gateway"]
+)
+FACILITY_OCCUPANCY = Gauge(
+    "border_facility_occupancy_ratio", "Placed episodes over beds, by facility", ["province", "facility"]
+)
+FACILITY_CAPACITY = Gauge("border_facility_capacity", "Beds of a facility", ["province", "facility"])
+
+# A refresher reads the current state (a count in the database, a status page) into gauges at scrape time:
+# async, so it runs in the endpoint's event loop instead of a synchronous collector.
+Refresher = Callable[[], Awaitable[None]]
+REFRESH_TIMEOUT = 5.0
+
+
+async def refresh(refreshers: Sequence[Refresher]) -> None:
+    """Run the refreshers side by side; one that fails or hangs keeps its old values, the scrape goes on."""
+
+    async def one(run: Refresher) -> None:
+        try:
+            async with asyncio.timeout(REFRESH_TIMEOUT):
+                await run()
+        except Exception as exc:
+            log.warning("metrics refresh failed", extra={"error": type(exc).__name__})
+
+    # Together they stay within one timeout, under Prometheus's 10-second scrape timeout.
+    await asyncio.gather(*(one(run) for run in refreshers))
+
+
+_KANNEL_SMS = re.compile(
+    r"^SMS: received \d+ \((\d+) queued\), sent \d+ \((\d+) queued\), store size (-?\d+)", re.M
+)
+_KANNEL_DLR = re.compile(r"^DLR: (\d+) queued", re.M)
+
+
+def parse_kannel_status(text: str) -> dict[str, int]:
+    """Queue lengths from bearerbox's `status.txt`: inbound, outbound, store and delivery reports."""
+    queues = {}
+    if m := _KANNEL_SMS.search(text):
+        queues |= {"inbound": int(m[1]), "outbound": int(m[2]), "store": max(int(m[3]), 0)}
+    if m := _KANNEL_DLR.search(text):
+        queues["dlr"] = int(m[1])
+    return queues
 
 
 class HttpMetricsMiddleware:

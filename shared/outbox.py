@@ -205,6 +205,18 @@ class OutboxRelay:
         async with self._sessions.begin() as session:
             await session.execute(delete(outbox).where(outbox.c.published_at < cutoff))
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """Unpublished rows and when the oldest of them was written (for the backlog gauges)."""
+        async with self._sessions() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+                )
+            ).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
+        return count, oldest
+
     async def pending(self) -> int:
         async with self._sessions() as session:
             return (

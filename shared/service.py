@@ -6,6 +6,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
@@ -15,13 +17,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared import metrics
 from shared.audit import audit_router
 from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
 from shared.consumer import EventConsumer, Subscription
 from shared.db import make_engine, make_sessionmaker
 from shared.logging import configure_logging
-from shared.metrics import HttpMetricsMiddleware
+from shared.metrics import HttpMetricsMiddleware, Refresher
 from shared.outbox import TOPIC_PREFIX, OutboxRelay
 from shared.settings import ServiceSettings
 
@@ -40,6 +43,8 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
     consumers: list[EventConsumer] = field(default_factory=list)
     tasks: list[asyncio.Task] = field(default_factory=list)
+    # Run by /metrics before it answers: each reads some current state into gauges.
+    metric_refreshers: list[Refresher] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -93,6 +98,7 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
         settings, engine, sessions, producer, relay, Clock(settings.clock_speed, settings.clock_epoch)
     )
     rt.tasks.append(asyncio.create_task(_supervise("outbox-relay", relay.run)))
+    rt.metric_refreshers.append(partial(_refresh_outbox, rt))
     if settings.consumer_enabled:
         for sub in subscriptions(rt):
             # Groups carry the prefix too: tests (and tenants) sharing a broker never share a consumer group.
@@ -107,10 +113,21 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
                 sessions=sessions,
                 producer=producer,
                 max_attempts=settings.consumer_max_attempts,
+                session_timeout_ms=settings.consumer_session_timeout_ms,
+                heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
             )
             rt.consumers.append(consumer)
             rt.tasks.append(asyncio.create_task(_supervise(sub.group, consumer.run)))
     return rt
+
+
+async def _refresh_outbox(rt: Runtime) -> None:
+    count, oldest = await rt.relay.backlog()
+    # Wall-clock time, like the rows' created_at: the demo clock's speed must not age the backlog.
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    service = rt.settings.service_name
+    metrics.OUTBOX_BACKLOG.labels(service).set(count)
+    metrics.OUTBOX_OLDEST_AGE.labels(service).set(max(age, 0.0))
 
 
 async def stop_runtime(rt: Runtime) -> None:
@@ -158,7 +175,10 @@ async def readyz(rt: RuntimeDep) -> Response:
 
 
 @health.get("/metrics")
-async def metrics_endpoint() -> Response:
+async def metrics_endpoint(request: Request) -> Response:
+    rt = getattr(request.app.state, "runtime", None)
+    if rt is not None:
+        await metrics.refresh(rt.metric_refreshers)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -169,6 +189,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     subscriptions: SubscriptionsFactory = lambda _rt: (),
     background: BackgroundFactory = lambda _rt: (),
+    refreshers: Callable[["Runtime"], Sequence[Refresher]] = lambda _rt: (),
 ) -> FastAPI:
     """Build a service's app; nothing connects until the lifespan starts.
 
@@ -181,6 +202,7 @@ def create_service_app(
         app.state.runtime = rt = await start_runtime(settings, subscriptions)
         for name, run in background(rt):
             rt.tasks.append(asyncio.create_task(_supervise(name, run)))
+        rt.metric_refreshers.extend(refreshers(rt))
         log.info("service started")
         try:
             yield

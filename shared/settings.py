@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 3
     consumer_enabled: bool = True
+    # A consumer silent this long is dropped from its group and its partitions go to the other instances.
+    consumer_session_timeout_ms: int = 10000
+    consumer_heartbeat_interval_ms: int = 3000
     # The demo clock: every service of a deployment gets the same epoch and speed.
     clock_speed: float = Field(1.0, validation_alias=AliasChoices("CLOCK_SPEED", "clock_speed"))
     clock_epoch: datetime | None = Field(None, validation_alias=AliasChoices("CLOCK_EPOCH", "clock_epoch"))

@@ -23,6 +23,7 @@ from services.intake.models import (
     ScreeningIn,
 )
 from services.intake.settings import Settings
+from shared import metrics
 from shared.auth import Principal, Role
 from shared.events.intake import (
     QuarantinePolicy,
@@ -122,6 +123,8 @@ async def _register_once(
         for row in rows:
             await enqueue(session, _snapshot(ReturneeRegistered, row), source=rt.source)
             await _refer_if_positive(rt, session, row)
+    # Counted once committed; labels are the checkpoint and policy only, never the person.
+    metrics.REGISTRATIONS.labels(request.checkpoint_id, policy.value).inc(len(rows))
     head, *members = (to_out(r) for r in rows)
     return HouseholdOut(**head.model_dump(), members=members), True
 

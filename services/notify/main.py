@@ -1,18 +1,61 @@
 """Wiring of the notify service: the app factory and the console entry point `border-notify`."""
 
+from functools import partial
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from services.notify import cli
 from services.notify.api import router
 from services.notify.consumer import subscriptions
+from services.notify.models import Delivery
 from services.notify.settings import Settings
 from services.notify.worker import DeliveryWorker, run_scanner
+from shared import metrics
 from shared.cli import service_cli
 from shared.service import Runtime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+CHANNELS = ("sms", "webhook")
+STATES = ("queued", "sending", "sent", "delivered", "failed")
+
+
+async def refresh_deliveries(rt: Runtime) -> None:
+    """Deliveries by channel and state; states with none read 0 so alerts see them."""
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Delivery.channel, Delivery.state, func.count()).group_by(
+                    Delivery.channel, Delivery.state
+                )
+            )
+        ).all()
+    counts = {(channel, state): n for channel, state, n in rows}
+    for channel in CHANNELS:
+        for state in STATES:
+            metrics.DELIVERIES.labels(channel, state).set(counts.get((channel, state), 0))
+
+
+async def refresh_kannel(settings: Settings) -> None:
+    """Queue lengths from bearerbox's status page; `border_kannel_up` says whether it answered."""
+    if not settings.kannel_status_url:
+        return
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            r = await client.get(
+                settings.kannel_status_url, params={"password": settings.kannel_status_password}
+            )
+        r.raise_for_status()
+        queues = metrics.parse_kannel_status(r.text)
+    except httpx.HTTPError:
+        queues = {}
+    metrics.KANNEL_UP.labels("kannel").set(1 if queues else 0)
+    for queue, length in queues.items():
+        metrics.KANNEL_QUEUE.labels(queue).set(length)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -33,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[router],
         subscriptions=subscriptions,
         background=background,
+        refreshers=lambda rt: [partial(refresh_deliveries, rt), partial(refresh_kannel, settings)],
     )
     return app
 

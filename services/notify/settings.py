@@ -20,6 +20,9 @@ class Settings(ServiceSettings):
     kannel_send_password: str = "notify-secret"  # noqa: S105 - the local Kannel's
     kannel_inbound_secret: str = "kannel-inbound-secret"  # noqa: S105 - the local Kannel's
     sms_sender: str = "1294"
+    # bearerbox's status page, read for the queue-length gauges when /metrics is scraped ("" turns it off).
+    kannel_status_url: str = "http://127.0.0.1:13000/status.txt"
+    kannel_status_password: str = "border-admin"  # noqa: S105 - the local Kannel's
     # 1 delivered + 2 failed + 16 rejected by the SMS centre (8, "accepted by the SMSC", adds nothing to
     # sendsms's own acceptance and would double the reports).
     dlr_mask: int = 19

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import typer
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from services.quarantine import demo, handlers
 from services.quarantine.api import router
 from services.quarantine.consumer import subscriptions
+from services.quarantine.models import Facility
 from services.quarantine.settings import Settings
+from shared import metrics
 from shared.cli import service_cli
 from shared.clock import Clock
 from shared.db import make_engine, make_sessionmaker
@@ -32,6 +35,21 @@ async def run_scheduler(rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.scheduler_seconds)
 
 
+async def refresh_occupancy(rt: Runtime) -> None:
+    """Beds and occupancy of every facility, read into the gauges when /metrics is scraped."""
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Facility.id, Facility.province_code, Facility.capacity, Facility.occupancy)
+            )
+        ).all()
+    for facility_id, province, capacity, occupancy in rows:
+        metrics.FACILITY_CAPACITY.labels(province, facility_id).set(capacity)
+        metrics.FACILITY_OCCUPANCY.labels(province, facility_id).set(
+            occupancy / capacity if capacity else 0.0
+        )
+
+
 def create_app(settings: Settings) -> FastAPI:
     return create_service_app(
         settings,
@@ -39,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[router],
         subscriptions=subscriptions,
         background=lambda rt: [("quarantine-scheduler", partial(run_scheduler, rt))],
+        refreshers=lambda rt: [partial(refresh_occupancy, rt)],
     )
 
 
