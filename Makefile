@@ -17,5 +17,8 @@ fmt:
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
+bench:      ## the whole pipeline under load (~3-4 min): docs/benchmarks/pipeline.md
+	bash deploy/install.sh && .venv/bin/python bench/pipeline.py --make
+
 stop:       ## stop anything a previous run left behind
 	-bash deploy/run.sh stop

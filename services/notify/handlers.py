@@ -4,7 +4,7 @@ import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -61,11 +61,21 @@ async def remember_returnee(session: AsyncSession, *, event: ReturneeRegistered)
     returnee.village_code = event.home_village_code
     returnee.phone = event.phone
     returnee.policy = event.policy.value
-    if returnee.policy == "home":
-        followup = await session.get(Followup, event.returnee_id)
-        if followup:
-            followup.home_isolation = True
     session.add(returnee)
+    followup = await session.get(Followup, event.returnee_id)
+    if followup is None:
+        return  # the usual order: nothing was dispatched yet, nothing waits for us
+    if returnee.policy == "home":
+        followup.home_isolation = True
+    # The dispatch got here first, so its alert waits 2 s at a time for this registration (the worker's
+    # `NotReady`): make it due now, so it leaves with the worker's next poll. attempts == 0 keeps gateway
+    # retries on their backoff.
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.returnee_id == event.returnee_id, Delivery.state == "queued", Delivery.attempts == 0)
+        .values(next_attempt_at=Delivery.created_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def open_followup(
