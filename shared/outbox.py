@@ -158,8 +158,11 @@ class OutboxRelay:
             if sent < self._batch_size:
                 if sent == 0:
                     await self.purge_sent()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the task's own cancellation,
+                # and this loop would then outlive its service.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                    async with asyncio.timeout(self._poll_seconds):
+                        await self._wake.wait()
                 self._wake.clear()
 
     async def publish_batch(self) -> int:

@@ -131,9 +131,16 @@ async def _refresh_outbox(rt: Runtime) -> None:
 
 
 async def stop_runtime(rt: Runtime) -> None:
-    for task in rt.tasks:
-        task.cancel()
-    await asyncio.gather(*rt.tasks, return_exceptions=True)
+    # Cancel again while anything is left: a task can swallow one cancellation (and must not hang shutdown).
+    pending = set(rt.tasks)
+    for _ in range(10):
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1)
+        if not pending:
+            break
+    if pending:
+        log.error("background tasks did not stop", extra={"tasks": len(pending)})
     await rt.producer.stop()
     await rt.engine.dispose()
 

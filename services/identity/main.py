@@ -15,9 +15,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = create_service_app(
-        settings, title="Identity: users, passwords and tokens", routers=[router]
-    )
+    app = create_service_app(settings, title="Identity: users, passwords and tokens", routers=[router])
     # Each service's pages post their login form here from another port; bearer tokens, no cookies.
     app.add_middleware(
         CORSMiddleware,

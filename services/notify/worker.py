@@ -150,8 +150,9 @@ class DeliveryWorker:
                     await self.send_all(jobs, kannel, webhooks)
                     continue
                 self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.settings.delivery_poll_seconds)
+                with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancellation
+                    async with asyncio.timeout(self.settings.delivery_poll_seconds):
+                        await self.wake.wait()
 
     async def recover(self) -> None:
         """Rows left in `sending` by a dead process: SMS may have gone out, webhooks are idempotent."""
