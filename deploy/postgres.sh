@@ -66,6 +66,8 @@ start() {
   psql_admin -d postgres <<SQL
 SELECT 'CREATE ROLE $PG_ROLE' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_ROLE')\gexec
 ALTER ROLE $PG_ROLE LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
+-- DROP DATABASE ... WITH (FORCE) in the tests must be able to end an autovacuum worker on the database.
+GRANT pg_signal_backend TO $PG_ROLE;
 SQL
   log "postgres ready on 127.0.0.1:$port (role $PG_ROLE)"
 }

@@ -77,6 +77,8 @@ async def test_register_in_khmer_then_offline_then_resync(stack, browser):
             page, name_km="ចាន់ ដារ៉ា", name_latin="Chan Dara", sex="M", age="34", village_query="angkrong"
         )
         await page.click("#submit")
+        # The form clears once the registration is stored on the tablet; typing on before that races it.
+        await wait_until(lambda: _count_is(page, "pending", 1), what="first offline registration queued")
         await _register(
             page, name_km="ម៉ៅ ស្រីពៅ", name_latin="Mao Sreypov", sex="F", age="27", village_query="អង្រ្កង"
         )
