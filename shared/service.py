@@ -46,10 +46,47 @@ class Runtime:
     # Run by /metrics before it answers: each reads some current state into gauges.
     metric_refreshers: list[Refresher] = field(default_factory=list)
 
+    _consumer_tasks: dict[EventConsumer, asyncio.Task] = field(default_factory=dict)
+
     @property
     def source(self) -> str:
         """The CloudEvents `source` of everything this service publishes."""
         return f"/border/{self.settings.service_name}"
+
+    def start_consumer(self, subscription: Subscription) -> EventConsumer:
+        """Run a consumer for an already prefixed subscription, supervised like every background loop."""
+        consumer = EventConsumer(
+            subscription,
+            bootstrap=self.settings.kafka_bootstrap_servers,
+            sessions=self.sessions,
+            producer=self.producer,
+            max_attempts=self.settings.consumer_max_attempts,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
+        )
+        task = asyncio.create_task(_supervise(subscription.group, consumer.run))
+        self.consumers.append(consumer)
+        self.tasks.append(task)
+        self._consumer_tasks[consumer] = task
+        return consumer
+
+    async def restart_group(self, group: str, reset: Callable[[], Awaitable[None]]) -> None:
+        """Stop the consumers of `group` (each commits what it finished), run `reset`, start them afresh.
+
+        A read model rebuilds itself this way: `reset` empties its tables and rewinds the group.
+        """
+        old = [c for c in self.consumers if c.subscription.group == group]
+        if not old:
+            raise LookupError(f"no consumer of group {group} runs here")
+        tasks = [self._consumer_tasks.pop(c) for c in old]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.consumers = [c for c in self.consumers if c not in old]
+        self.tasks = [t for t in self.tasks if t not in tasks]
+        await reset()
+        for consumer in old:
+            self.start_consumer(consumer.subscription)
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
@@ -102,22 +139,13 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
     if settings.consumer_enabled:
         for sub in subscriptions(rt):
             # Groups carry the prefix too: tests (and tenants) sharing a broker never share a consumer group.
-            prefixed = Subscription(
-                settings.topic_prefix + sub.group,
-                sub.handlers,
-                [settings.topic_prefix + t for t in sub.topics],
+            rt.start_consumer(
+                Subscription(
+                    settings.topic_prefix + sub.group,
+                    sub.handlers,
+                    [settings.topic_prefix + t for t in sub.topics],
+                )
             )
-            consumer = EventConsumer(
-                prefixed,
-                bootstrap=settings.kafka_bootstrap_servers,
-                sessions=sessions,
-                producer=producer,
-                max_attempts=settings.consumer_max_attempts,
-                session_timeout_ms=settings.consumer_session_timeout_ms,
-                heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-            )
-            rt.consumers.append(consumer)
-            rt.tasks.append(asyncio.create_task(_supervise(sub.group, consumer.run)))
     return rt
 
 

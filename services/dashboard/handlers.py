@@ -5,7 +5,6 @@ redelivered event changes nothing. Events of one returnee travel on four topics 
 order: every handler creates the returnee's row when it is missing and only sets what its event knows.
 """
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from uuid import UUID
@@ -18,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.dashboard.domain import Steps, age_group, cambodia_day, status_of
 from services.dashboard.models import CheckpointSync, ReturneeState
 from shared.codec import Envelope
-from shared.consumer import EventConsumer
 from shared.events import Event
 from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
 from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue, VisitRecorded
@@ -30,7 +28,7 @@ from shared.events.quarantine import (
 )
 from shared.events.transport import HandedOver, ManifestDispatched, PassengerMissing
 from shared.outbox import processed_event
-from shared.service import Runtime, _supervise  # the same supervision the frame gives its consumers
+from shared.service import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -280,29 +278,16 @@ async def rebuild(rt: Runtime) -> int:
     Returns the number of returnee rows removed.
     """
     group = consumer_group(rt.settings)
-    members = [i for i, c in enumerate(rt.consumers) if c.subscription.group == group]
+    members = [c for c in rt.consumers if c.subscription.group == group]
     if not members:
         raise RuntimeError("no consumer of the read model's group runs here: rebuild refused")
-    # start_runtime appends the relay's task first, then one task per consumer, in the same order.
-    tasks = [rt.tasks[1 + i] for i in members]
-    if any(getattr(t.get_coro(), "__qualname__", "") != _supervise.__qualname__ for t in tasks):
-        raise RuntimeError("the runtime's task list is not laid out as expected: rebuild refused")
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    removed = await clear_projection(rt.sessions, group)
-    await rewind_group(
-        rt.settings.kafka_bootstrap_servers, group, rt.consumers[members[0]].subscription.topics
-    )
-    for i in members:
-        fresh = EventConsumer(
-            rt.consumers[i].subscription,
-            bootstrap=rt.settings.kafka_bootstrap_servers,
-            sessions=rt.sessions,
-            producer=rt.producer,
-            max_attempts=rt.settings.consumer_max_attempts,
-        )
-        rt.consumers[i] = fresh
-        rt.tasks[1 + i] = asyncio.create_task(_supervise(group, fresh.run))
+    removed = 0
+
+    async def reset() -> None:
+        nonlocal removed
+        removed = await clear_projection(rt.sessions, group)
+        await rewind_group(rt.settings.kafka_bootstrap_servers, group, members[0].subscription.topics)
+
+    await rt.restart_group(group, reset)
     log.info("read model rebuild started", extra={"removed": removed})
     return removed
