@@ -177,19 +177,3 @@ def audit_router() -> APIRouter:
         return AuditPage(items=items, next_before=items[-1].id if len(rows) > limit else None)
 
     return router
-
-
-async def audit(
-    rt, request: Request, *, principal: Principal, action: str, object_type: str, object_id: object = None
-) -> None:
-    """Record an access in a transaction of its own, for routes whose use case already committed."""
-    async with rt.sessions.begin() as session:
-        await record_access(
-            session,
-            principal=principal,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            request=request,
-            at=rt.clock.now(),
-        )

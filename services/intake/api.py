@@ -23,7 +23,6 @@ from services.intake.models import (
     RegistrationOut,
     RegistrationPage,
 )
-from shared.audit import audit
 from shared.auth import Principal, Role, public, require
 from shared.gazetteer import load_gazetteer
 from shared.service import RuntimeDep
@@ -57,12 +56,8 @@ async def register_returnee(
 ) -> HouseholdOut:
     """Register a returnee, with household members if given; 201 when new, 200 for a re-sent request."""
     with _use_case_errors():
-        record, created = await handlers.register(rt, principal=principal, request=body)
-    if created:
-        await audit(
-            rt, request, principal=principal, action="register", object_type="returnee", object_id=body.id
-        )
-    else:
+        record, created = await handlers.register(rt, principal=principal, request=body, origin=request)
+    if not created:
         response.status_code = status.HTTP_200_OK
     return record
 
@@ -88,11 +83,7 @@ async def get_returnee(
     returnee_id: UUID, rt: RuntimeDep, principal: Reader, request: Request
 ) -> RegistrationOut:
     with _use_case_errors():
-        record = await handlers.get(rt, principal=principal, returnee_id=returnee_id)
-    await audit(
-        rt, request, principal=principal, action="read", object_type="returnee", object_id=returnee_id
-    )
-    return record
+        return await handlers.get(rt, principal=principal, returnee_id=returnee_id, origin=request)
 
 
 @router.patch("/returnees/{returnee_id}", response_model=RegistrationOut)
@@ -101,11 +92,9 @@ async def correct_returnee(
 ) -> RegistrationOut:
     """Correct a registration of one of the officer's checkpoints."""
     with _use_case_errors():
-        record = await handlers.correct(rt, principal=principal, returnee_id=returnee_id, request=body)
-    await audit(
-        rt, request, principal=principal, action="correct", object_type="returnee", object_id=returnee_id
-    )
-    return record
+        return await handlers.correct(
+            rt, principal=principal, returnee_id=returnee_id, request=body, origin=request
+        )
 
 
 @router.get("/stats", response_model=list[DayStats])

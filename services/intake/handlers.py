@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
 
 from services.intake import domain
 from services.intake.domain import Invalid
@@ -24,6 +25,7 @@ from services.intake.models import (
 )
 from services.intake.settings import Settings
 from shared import metrics
+from shared.audit import record_access
 from shared.auth import Principal, Role
 from shared.events.intake import (
     QuarantinePolicy,
@@ -53,11 +55,12 @@ class OutOfScope(Exception):
 
 
 async def register(
-    rt: Runtime, *, principal: Principal, request: RegistrationIn
+    rt: Runtime, *, principal: Principal, request: RegistrationIn, origin: Request | None = None
 ) -> tuple[HouseholdOut, bool]:
     """Register a returnee (and the household members given with them); returns (record, created).
 
     A request re-sent with the same id returns the stored record and enqueues nothing.
+    `origin` (the HTTP request, if any) is where the audit trail says the access came from.
     """
     if request.checkpoint_id not in principal.scopes(Role.checkpoint_officer):
         raise OutOfScope
@@ -74,7 +77,7 @@ async def register(
     )
     digest = domain.fingerprint(request.model_dump(mode="json"))
     try:
-        return await _register_once(rt, principal, request, arrived_at, digest)
+        return await _register_once(rt, principal, request, arrived_at, digest, origin)
     except IntegrityError:
         # Another request with the same id committed first: answer as a re-send would.
         async with rt.sessions() as session:
@@ -85,7 +88,12 @@ async def register(
 
 
 async def _register_once(
-    rt: Runtime, principal: Principal, request: RegistrationIn, arrived_at: datetime, digest: str
+    rt: Runtime,
+    principal: Principal,
+    request: RegistrationIn,
+    arrived_at: datetime,
+    digest: str,
+    origin: Request | None,
 ) -> tuple[HouseholdOut, bool]:
     day = domain.cambodia_day(arrived_at)
     policy = _policy(rt, request.checkpoint_id, day)
@@ -123,6 +131,7 @@ async def _register_once(
         for row in rows:
             await enqueue(session, _snapshot(ReturneeRegistered, row), source=rt.source)
             await _refer_if_positive(rt, session, row)
+            await _audit(rt, session, principal, "register", row.id, origin)
     # Counted once committed; labels are the checkpoint and policy only, never the person.
     metrics.REGISTRATIONS.labels(request.checkpoint_id, policy.value).inc(len(rows))
     head, *members = (to_out(r) for r in rows)
@@ -296,7 +305,12 @@ async def _refer_if_positive(rt: Runtime, session: AsyncSession, row: Registrati
 
 
 async def correct(
-    rt: Runtime, *, principal: Principal, returnee_id: UUID, request: CorrectionIn
+    rt: Runtime,
+    *,
+    principal: Principal,
+    returnee_id: UUID,
+    request: CorrectionIn,
+    origin: Request | None = None,
 ) -> RegistrationOut:
     """Correct a registration of the officer's checkpoint; a change enqueues `returnee.corrected`."""
     changes = request.model_dump(exclude_unset=True, exclude={"expected_version"})
@@ -312,6 +326,7 @@ async def correct(
             raise NotFound
         if request.expected_version is not None and request.expected_version != row.version:
             raise Conflict("the registration was changed since it was read")
+        await _audit(rt, session, principal, "correct", row.id, origin)
         before = to_out(row).model_dump()
         _apply(row, changes, request)
         if to_out(row).model_dump() == before:
@@ -383,16 +398,34 @@ def _writable(principal: Principal) -> ColumnElement[bool]:
     return Registration.checkpoint_id.in_(checkpoints) if checkpoints else false()
 
 
-async def get(rt: Runtime, *, principal: Principal, returnee_id: UUID) -> RegistrationOut:
-    async with rt.sessions() as session:
+async def get(
+    rt: Runtime, *, principal: Principal, returnee_id: UUID, origin: Request | None = None
+) -> RegistrationOut:
+    async with rt.sessions.begin() as session:
         row = (
             await session.scalars(
                 select(Registration).where(Registration.id == returnee_id, _visible(principal))
             )
         ).one_or_none()
-    if row is None:
-        raise NotFound
+        if row is None:
+            raise NotFound
+        await _audit(rt, session, principal, "read", row.id, origin)
     return to_out(row)
+
+
+async def _audit(
+    rt: Runtime, session: AsyncSession, principal: Principal, action: str, returnee_id: UUID, origin
+) -> None:
+    """The access goes into the audit trail in the use case's own transaction: no extra commit."""
+    await record_access(
+        session,
+        principal=principal,
+        action=action,
+        object_type="returnee",
+        object_id=returnee_id,
+        request=origin,
+        at=rt.clock.now(),
+    )
 
 
 async def search(
