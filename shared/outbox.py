@@ -219,9 +219,3 @@ class OutboxRelay:
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
         return count, oldest
-
-    async def pending(self) -> int:
-        async with self._sessions() as session:
-            return (
-                await session.execute(select(func.count()).where(outbox.c.published_at.is_(None)))
-            ).scalar_one()

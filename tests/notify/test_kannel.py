@@ -68,7 +68,11 @@ async def test_a_dispatched_returnee_gets_one_khmer_sms_and_its_report(notify, k
     sms = await sms_to(chief)
     assert sms.text == expected  # decoded back from UCS-2, exactly
     assert sms.sender == notify.rt.settings.sms_sender
-    await asyncio.sleep(1)  # room for a duplicate to show up, if there were one
+    # Both dispatches are consumed (publish waits for it): a second SMS could only come from a second
+    # delivery row or a resend of this one, and a delivered row is final.
+    assert [(r.state, r.attempts) for r in await notify.deliveries(returnee_id=person.returnee_id)] == [
+        ("delivered", 1)
+    ]
     assert count_sms_to(chief) == 1
     events = [e for _, e in await notify.stack.events(FOLLOWUP, expect=1)]
     assert [(e.channel, e.reason) for e in events if isinstance(e, AlertSent)] == [("sms", "dispatched")]
@@ -146,5 +150,6 @@ async def test_alerts_queue_while_kannel_is_down_and_each_goes_once_after_restar
         await notify.wait_state("delivered", timeout=60, channel="sms")
         for chief in chiefs:
             await sms_to(chief)
-        await asyncio.sleep(1)
+        # One row per chief, each final: nothing is left that could send a second SMS.
+        assert [r.state for r in await notify.deliveries(channel="sms")] == ["delivered"] * 3
         assert [count_sms_to(c) for c in chiefs] == [1, 1, 1]
