@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.auth import Grant, TokenConfig, issue_token
-from shared.codec import decode
+from shared.codec import decode, encode
 from shared.migrations import upgrade
 from shared.settings import DEV_JWT_KEY
 from shared.topics import TopicSpec, all_specs, dlq, ensure_topics
@@ -234,6 +234,15 @@ class Stack:
 
     def topic(self, name: str) -> str:
         return self.prefix + name
+
+    async def publish(self, producer, *events, event_id: str | None = None) -> None:
+        """Put contract events on this stack's topics, as their owning services would."""
+        for event in events:
+            message = encode(event, source="/test", event_id=event_id)
+            key = message.key.encode() if isinstance(message.key, str) else message.key
+            await producer.send_and_wait(
+                self.topic(event.topic), key=key, value=message.value, headers=list(message.headers.items())
+            )
 
     async def events(self, topic: str, *, expect: int, timeout: float = 20.0, settle: float = 0.5):
         """Decoded (envelope, event) pairs on one of this stack's topics."""

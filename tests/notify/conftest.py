@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from services.notify.models import Delivery, Followup
-from shared.codec import encode
 from shared.events import Event
 from shared.events.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
 from shared.events.transport import HandedOver, ManifestDispatched, Passenger
@@ -93,16 +92,8 @@ class Notify:
 
     async def publish(self, *events: Event, event_id: str | None = None) -> None:
         """Publish on the stack's topics and wait until notify's consumers took them."""
-        producer = self.rt.producer
-        for event in events:
-            message = encode(event, source="/test", event_id=event_id)
-            await producer.send_and_wait(
-                self.stack.topic(event.topic),
-                key=message.key.encode() if isinstance(message.key, str) else message.key,
-                value=message.value,
-                headers=list(message.headers.items()),
-            )
-            self.sent += 1
+        await self.stack.publish(self.rt.producer, *events, event_id=event_id)
+        self.sent += len(events)
         await wait_until(
             lambda: sum(c.processed for c in self.rt.consumers) >= self.sent,
             what="notify consumed the events",

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from shared.codec import encode
 from shared.events import Event
 from shared.events.intake import ReturneeRegistered, Screening
 from shared.service import make_producer
@@ -44,14 +43,7 @@ async def publish(stack, *events: Event, event_id: str | None = None) -> None:
     producer = make_producer(stack.infra.kafka)
     await producer.start()
     try:
-        for event in events:
-            message = encode(event, source="/test", event_id=event_id)
-            await producer.send_and_wait(
-                stack.topic(event.topic),
-                key=message.key.encode() if isinstance(message.key, str) else message.key,
-                value=message.value,
-                headers=list(message.headers.items()),
-            )
+        await stack.publish(producer, *events, event_id=event_id)
     finally:
         await producer.stop()
 

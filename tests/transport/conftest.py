@@ -6,7 +6,6 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from shared.codec import encode
 from shared.events import Event
 from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered, Screening
 from shared.events.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
@@ -102,16 +101,8 @@ class Feed:
         self.sent = 0
 
     async def publish(self, *events: Event, event_id: str | None = None) -> None:
-        producer = self.service.runtime.producer
-        for event in events:
-            message = encode(event, source="/test", event_id=event_id)
-            await producer.send_and_wait(
-                self.stack.topic(event.topic),
-                key=message.key.encode() if isinstance(message.key, str) else message.key,
-                value=message.value,
-                headers=list(message.headers.items()),
-            )
-            self.sent += 1
+        await self.stack.publish(self.service.runtime.producer, *events, event_id=event_id)
+        self.sent += len(events)
         await wait_until(
             lambda: sum(c.processed for c in self.service.runtime.consumers) >= self.sent,
             what="transport consumed what was published",
