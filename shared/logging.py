@@ -4,13 +4,52 @@ Only ids go into log records: names, phones and screenings of returnees never do
 """
 
 import logging
+import re
 import sys
+import uuid
 from contextvars import ContextVar
 
 from pythonjsonlogger.json import JsonFormatter
 
 event_id_var: ContextVar[str | None] = ContextVar("event_id", default=None)
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+CORRELATION_HEADER = "x-correlation-id"
+# A caller's id is kept only if it looks like an id: a header is free text, and logs must not carry data.
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class CorrelationMiddleware:
+    """Give each HTTP request a correlation id (the caller's `X-Correlation-ID`, or a new one).
+
+    The id goes into every log line of the request and into every event it writes to the outbox, so the
+    work it starts can be followed through the other services; the response echoes it back.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        correlation_id = given if _CORRELATION_ID.fullmatch(given) else uuid.uuid4().hex
+        token = correlation_id_var.set(correlation_id)
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (CORRELATION_HEADER.encode(), correlation_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            correlation_id_var.reset(token)
 
 
 class _ContextFilter(logging.Filter):

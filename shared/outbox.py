@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from shared import metrics
 from shared.codec import encode
 from shared.events import Event
+from shared.logging import correlation_id_var
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ async def enqueue(
     `topic` overrides the contract's topic; the runtime's topic prefix (tests) is applied to either.
     """
     topic = session.sync_session.info.get(TOPIC_PREFIX, "") + (topic or event.topic)
+    # By default the event continues the work in hand: the HTTP request or the event being handled.
+    correlation_id = correlation_id or correlation_id_var.get()
     message = encode(event, source=source, correlation_id=correlation_id)
     headers = {k: v.decode() for k, v in message.headers.items()}
     await session.execute(

@@ -23,7 +23,7 @@ from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
 from shared.consumer import EventConsumer, Subscription
 from shared.db import make_engine, make_sessionmaker
-from shared.logging import configure_logging
+from shared.logging import CorrelationMiddleware, configure_logging
 from shared.metrics import HttpMetricsMiddleware, Refresher
 from shared.outbox import TOPIC_PREFIX, OutboxRelay
 from shared.settings import ServiceSettings
@@ -248,6 +248,7 @@ def create_service_app(
     app.state.token_config = settings.token_config()
     app.add_middleware(DenyUnruledRoutes)  # deny by default: a route without require()/public() answers 403
     app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(CorrelationMiddleware)  # outermost: even a refused request's log lines carry the id
     app.include_router(health)
     # Every service keeps who read or changed which record; the national administrator reads it here.
     app.include_router(audit_router())

@@ -13,8 +13,8 @@ from shared.service import Runtime
 def subscriptions(rt: Runtime) -> list[Subscription]:
     visit_due = timedelta(hours=rt.settings.visit_due_hours)
 
-    async def on_registered(session, event: ReturneeRegistered, _envelope) -> None:
-        await handlers.remember_returnee(session, event=event)
+    async def on_registered(session, event: ReturneeRegistered, envelope) -> None:
+        await handlers.remember_returnee(session, event=event, correlation_id=envelope.correlation_id)
 
     async def on_dispatched(session, event: ManifestDispatched, _envelope) -> None:
         for passenger in event.passengers:

@@ -51,9 +51,12 @@ async def save_contact(
 # --- what the other contexts tell us -------------------------------------------------------------------
 
 
-async def remember_returnee(session: AsyncSession, *, event: ReturneeRegistered) -> None:
+async def remember_returnee(
+    session: AsyncSession, *, event: ReturneeRegistered, correlation_id: str | None = None
+) -> None:
     """Keep only what an alert needs; a correction overwrites it."""
     returnee = await session.get(Returnee, event.returnee_id) or Returnee(id=event.returnee_id)
+    returnee.correlation_id = correlation_id or returnee.correlation_id
     returnee.name_km = event.name_km
     returnee.name_latin = event.name_latin
     returnee.sex = event.sex.value

@@ -49,6 +49,8 @@ class Returnee(Table, table=True):
     village_code: str = Field(max_length=8)
     phone: str | None = Field(default=None, max_length=20)
     policy: str = Field(max_length=10)
+    # The registration's correlation id (the tablet's request): its alerts are logged under it.
+    correlation_id: str | None = Field(default=None, max_length=64)
 
 
 class Followup(Table, table=True):

@@ -30,6 +30,7 @@ from services.notify.settings import Settings
 from shared.clock import Clock
 from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue
 from shared.gazetteer import load_gazetteer
+from shared.logging import correlation_id_var
 from shared.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Job:
         self.url = url
         self.secret = secret
         self.payload = payload
+        self.correlation_id: str | None = None  # the registration's, so the send is logged under it
 
 
 async def _prepare(session: AsyncSession, delivery: Delivery, now: datetime) -> Job:
@@ -106,14 +108,17 @@ async def _prepare(session: AsyncSession, delivery: Delivery, now: datetime) -> 
     if contact is None:
         raise LookupError("contact removed")
     facts = await _facts(session, delivery, contact.language)
+    returnee = await session.get(Returnee, delivery.returnee_id)
     if delivery.channel == "sms":
         delivery.body = render_alert(delivery.reason, contact.language, facts)
-        return Job(delivery, to=normalize_phone(contact.phone))
-    if not contact.webhook_url or contact.webhook_disabled or not contact.webhook_secret:
+        job = Job(delivery, to=normalize_phone(contact.phone))
+    elif not contact.webhook_url or contact.webhook_disabled or not contact.webhook_secret:
         raise LookupError("webhook disabled")
-    returnee = await session.get(Returnee, delivery.returnee_id)
-    payload = _payload(delivery, facts, returnee, now)
-    return Job(delivery, url=contact.webhook_url, secret=contact.webhook_secret, payload=payload)
+    else:
+        payload = _payload(delivery, facts, returnee, now)
+        job = Job(delivery, url=contact.webhook_url, secret=contact.webhook_secret, payload=payload)
+    job.correlation_id = returnee.correlation_id
+    return job
 
 
 async def _preload(session: AsyncSession, rows: list[Delivery]) -> None:
@@ -207,25 +212,41 @@ class DeliveryWorker:
         limit = asyncio.Semaphore(self.settings.delivery_concurrency)
 
         async def one(job: Job) -> Result:
+            # gather runs each send in a task of its own, so this id stays with this send's log lines.
+            correlation_id_var.set(job.correlation_id)
             async with limit:
                 if job.channel == "sms":
-                    return await kannel.send(to=job.to, text=job.body, delivery_id=job.id)
-                return await webhooks.send(
-                    url=job.url, secret=job.secret, message_id=job.id, payload=job.payload
-                )
+                    result = await kannel.send(to=job.to, text=job.body, delivery_id=job.id)
+                else:
+                    result = await webhooks.send(
+                        url=job.url, secret=job.secret, message_id=job.id, payload=job.payload
+                    )
+            log.info(
+                "alert handed to gateway",
+                extra={"delivery_id": str(job.id), "channel": job.channel, "outcome": result.outcome.value},
+            )
+            return result
 
         results = await asyncio.gather(*(one(job) for job in jobs))
-        await self.record({job.id: result for job, result in zip(jobs, results, strict=True)})
+        correlations = {job.id: job.correlation_id for job in jobs}
+        await self.record({job.id: result for job, result in zip(jobs, results, strict=True)}, correlations)
 
-    async def record(self, results: dict[UUID, Result]) -> None:
+    async def record(
+        self, results: dict[UUID, Result], correlations: dict[UUID, str | None] | None = None
+    ) -> None:
         """Write down what the gateways said, in one transaction with the AlertSent events."""
         now = self.clock.now()
+        correlations = correlations or {}
         async with self.sessions.begin() as session:
             rows = await session.scalars(
                 select(Delivery).where(Delivery.id.in_(results)).order_by(Delivery.id).with_for_update()
             )
             for delivery in rows.all():
+                correlation_id_var.set(
+                    correlations.get(delivery.id)
+                )  # AlertSent continues the registration's
                 await self._apply(session, delivery, results[delivery.id], now)
+            correlation_id_var.set(None)
 
     async def _apply(self, session: AsyncSession, delivery: Delivery, result: Result, now: datetime) -> None:
         s = self.settings

@@ -52,7 +52,7 @@ def sms_count(phone: str, name_km: str) -> int:
     return sum(1 for s in read_sent() if s.receiver == phone and name_km in s.text)
 
 
-async def test_a_returnee_from_poipet_comes_home_to_prey_veng(stack, kannel) -> None:
+async def test_a_returnee_from_poipet_comes_home_to_prey_veng(stack, kannel, capfd) -> None:
     async with AsyncExitStack() as exits:
         j = await start_journey(stack, exits)
         await j.seed_facilities()
@@ -65,11 +65,18 @@ async def test_a_returnee_from_poipet_comes_home_to_prey_veng(stack, kannel) -> 
         body = j.registration(
             name_km=name_km, name_latin="Sok Dara", phone="097 " + digits(7), id_number="N" + digits(9)
         )
-        registered = await j.register(body)
+        # The tablet sends its own id for the registration as the correlation id (see static/app.js).
+        answer = await j.intake.client.post(
+            "/returnees", json=body, headers=OFFICER | {"X-Correlation-ID": body["id"]}
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.headers["x-correlation-id"] == body["id"]
+        registered = answer.json()
         rid = registered["id"]
         assert registered["policy"] == "border"
         assert registered["home_village_code"] == HOME_VILLAGE
-        [event] = of_type(await stack.events(RETURNEE, expect=1), ReturneeRegistered)
+        [(envelope, event)] = await stack.events(RETURNEE, expect=1)
+        assert isinstance(event, ReturneeRegistered) and envelope.correlation_id == body["id"]
         assert (str(event.returnee_id), event.checkpoint_id, event.policy) == (rid, POIPET, "border")
 
         # Quarantine places her in a Banteay Meanchey facility.
@@ -77,7 +84,8 @@ async def test_a_returnee_from_poipet_comes_home_to_prey_veng(stack, kannel) -> 
         facility = await j.get("quarantine", f"/facilities/{episode['facility_id']}", ADMIN)
         assert facility["province_code"] == BORDER_PROVINCE
         assert (episode["mode"], episode["province_code"]) == ("border", BORDER_PROVINCE)
-        [started] = of_type(await stack.events(EPISODE, expect=1), QuarantineStarted)
+        [(envelope, started)] = await stack.events(EPISODE, expect=1)
+        assert isinstance(started, QuarantineStarted) and envelope.correlation_id == body["id"]
         assert (str(started.returnee_id), started.facility_id) == (rid, episode["facility_id"])
         transfer = await wait_until(lambda: j.transfer(rid), what="transport heard of her")
         assert transfer["ready"] is False  # not before her 14 days are over
@@ -104,10 +112,21 @@ async def test_a_returnee_from_poipet_comes_home_to_prey_veng(stack, kannel) -> 
         assert sms.sender == j.notify.runtime.settings.sms_sender
         assert followup["code"] in sms.text
         assert "ពលករវិលត្រឡប់" in sms.text  # the Khmer template, decoded back from UCS-2
-        [alert] = of_type(await stack.events(FOLLOWUP, expect=1, settle=1.5), AlertSent)
+        [(envelope, alert)] = await stack.events(FOLLOWUP, expect=1, settle=1.5)
+        assert isinstance(alert, AlertSent) and envelope.correlation_id == body["id"]
         assert (str(alert.returnee_id), alert.reason, alert.channel) == (rid, "dispatched", "sms")
         assert sms_count(chief, name_km) == 1
         assert sum(1 for s in read_sent() if s.receiver == chief) == 1
+        # ...and notify's log line for the SMS is found by the tablet's id.
+        sent_lines = [
+            line
+            for line in capfd.readouterr().out.splitlines()
+            if '"alert handed to gateway"' in line and body["id"] in line
+        ]
+        [sent_line] = [json.loads(line) for line in sent_lines]
+        # (In one test process the last service to start owns the log handler, so "service" is not notify's.)
+        assert (sent_line["logger"], sent_line["channel"]) == ("services.notify.worker", "sms")
+        assert sent_line["correlation_id"] == body["id"] and sent_line["outcome"] == "accepted"
 
         # At the destination the Prey Veng transport officer hands her over.
         handed = await j.hand_over(manifest["id"], rid)

@@ -461,7 +461,8 @@ async function sync() {
       try {
         response = await authFetch("/returnees", {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          // The tablet-made id follows this registration through every service's logs, down to the SMS.
+          headers: { "Content-Type": "application/json", "X-Correlation-ID": record.body.id },
           body: JSON.stringify(record.body),
         });
       } catch (err) {
