@@ -2,6 +2,10 @@
 
 The offset of a message is committed only after the transaction holding its side effects (and its inbox
 row) commits, or after it went to the dead-letter topic. A redelivery after a crash is skipped by the inbox.
+
+The records of one partition from one poll are handled in one transaction (one commit instead of one per
+event, which is most of a consumer's cost); if any of them fails, that transaction is rolled back and the
+records are handled one at a time, each with its own retries and dead-lettering.
 """
 
 import asyncio
@@ -25,13 +29,14 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 from shared import metrics
 from shared.codec import Envelope, PoisonMessage, decode
 from shared.events import Event
-from shared.inbox import claim
+from shared.inbox import claim, claim_many
 from shared.logging import correlation_id_var, event_id_var
 from shared.topics import dlq
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Event, Envelope], Awaitable[None]]
+Work = tuple[ConsumerRecord, Envelope, Event, Handler]
 
 
 @dataclass
@@ -105,11 +110,10 @@ class EventConsumer:
             while True:
                 batches = await self._kafka.getmany(timeout_ms=500, max_records=500)
                 async with self.lock:
-                    for records in batches.values():
-                        for record in records:
-                            await self.process(record)
-                            self.processed += 1
-                            self._pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    for tp, records in batches.items():
+                        await self.process_batch(records)
+                        self.processed += len(records)
+                        self._pending[tp] = records[-1].offset + 1
                     await self.commit()
                 await self.record_lag()
         finally:
@@ -147,18 +151,59 @@ class EventConsumer:
             offsets, self._pending = self._pending, {}
             await self._kafka.commit(offsets)
 
-    async def process(self, record: ConsumerRecord) -> None:
-        """Handle one record to its end: handled, skipped as a duplicate, ignored, or dead-lettered."""
-        group = self.subscription.group
+    async def process_batch(self, records: list[ConsumerRecord]) -> None:
+        """Take one partition's records to their end, in order, together when they all succeed."""
+        work = [item for record in records if (item := await self._accept(record))]
+        if len(work) > 1:
+            try:
+                await self._handle_together(work)
+                return
+            except (OperationalError, InterfaceError):
+                raise  # the database is away: stop uncommitted (see `process`)
+            except Exception as exc:
+                log.warning(
+                    "batch failed, handling it one event at a time", extra={"error": type(exc).__name__}
+                )
+        for item in work:
+            await self.process(*item)
+
+    async def _accept(self, record: ConsumerRecord) -> Work | None:
+        """Decode a record and find its handler; a poison record is dead-lettered, a foreign type skipped."""
         try:
             envelope, event = decode(dict(record.headers), record.key, record.value)
         except PoisonMessage as poison:
             await self.dead_letter(record, poison.reason, poison.detail)
-            return
+            return None
         handler = self.subscription.handlers.get(type(event))
         if handler is None:
-            metrics.EVENTS_CONSUMED.labels(group, envelope.type, "ignored").inc()
-            return
+            metrics.EVENTS_CONSUMED.labels(self.subscription.group, envelope.type, "ignored").inc()
+            return None
+        return record, envelope, event, handler
+
+    async def _handle_together(self, work: list[Work]) -> None:
+        """Every record of `work` in one transaction with their inbox rows; raises if any handler fails."""
+        group = self.subscription.group
+        outcomes = []
+        async with self._sessions.begin() as session:
+            fresh = await claim_many(session, group, [envelope.id for _, envelope, _, _ in work])
+            for _, envelope, event, handler in work:
+                if envelope.id not in fresh:
+                    outcomes.append((envelope.type, "duplicate"))
+                    continue
+                fresh.discard(envelope.id)  # a second copy within the batch is a duplicate too
+                event_id_var.set(envelope.id)
+                correlation_id_var.set(envelope.correlation_id)
+                with metrics.HANDLER_SECONDS.labels(group).time():
+                    await handler(session, event, envelope)
+                outcomes.append((envelope.type, "handled"))
+        for event_type, outcome in outcomes:
+            metrics.EVENTS_CONSUMED.labels(group, event_type, outcome).inc()
+
+    async def process(
+        self, record: ConsumerRecord, envelope: Envelope, event: Event, handler: Handler
+    ) -> None:
+        """Handle one decoded record alone: handled, skipped as a duplicate, or dead-lettered."""
+        group = self.subscription.group
         event_id_var.set(envelope.id)
         correlation_id_var.set(envelope.correlation_id)
         try:
@@ -197,9 +242,9 @@ class EventConsumer:
             ("dlq_offset", str(record.offset).encode()),
             ("dlq_consumer", self.subscription.group.encode()),
         ]
-        await self._producer.send_and_wait(
-            dlq(record.topic), value=record.value, key=record.key, headers=headers
-        )
+        # A huge value may not fit the dead-letter topic: its copy stays at dlq_topic/partition/offset.
+        value = None if reason == "too_large" else record.value
+        await self._producer.send_and_wait(dlq(record.topic), value=value, key=record.key, headers=headers)
         metrics.DEAD_LETTERED.labels(record.topic, reason).inc()
         log.warning(
             "message dead-lettered",
