@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from shared.events import Event, event_class
 
 SPECVERSION = "1.0"
+# Far above any contract (a full manifest is a few KiB), far below the broker's 1 MiB: anything bigger is a
+# bug or an attack, and is dead-lettered unread rather than parsed and stored.
+MAX_EVENT_BYTES = 256 * 1024
 
 
 class PoisonMessage(Exception):
@@ -54,6 +57,8 @@ def encode(
 
 def decode(headers: dict[str, bytes], key: bytes | None, value: bytes | None) -> tuple[Envelope, Event]:
     """Parse and validate a consumed message; raises `PoisonMessage` when it can never be handled."""
+    if value is not None and len(value) > MAX_EVENT_BYTES:
+        raise PoisonMessage("too_large", f"{len(value)} bytes")
     try:
         ce = ce_kafka.from_binary_event(ce_kafka.KafkaMessage(headers=headers, key=key, value=value or b""))
     except Exception as exc:  # the library raises several types for one cause: a message we cannot read
@@ -69,7 +74,8 @@ def decode(headers: dict[str, bytes], key: bytes | None, value: bytes | None) ->
     if cls is None:
         raise PoisonMessage("unknown_type", attrs["type"][:200])
     try:
-        event = cls.model_validate(data)
+        # A tolerant reader: a newer minor version of the same `.vN` type only adds fields, which we skip.
+        event = cls.model_validate(data, extra="ignore")
     except ValidationError as exc:
         # Only the failing field paths: the values may be personal data.
         fields = ",".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
