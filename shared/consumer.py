@@ -77,6 +77,7 @@ class EventConsumer:
         sessions: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
         max_attempts: int = 3,
+        max_batch: int = 500,
         retry_wait: float = 0.2,
         session_timeout_ms: int = 10000,
         heartbeat_interval_ms: int = 3000,
@@ -86,6 +87,7 @@ class EventConsumer:
         self._sessions = sessions
         self._producer = producer
         self._max_attempts = max_attempts
+        self._max_batch = max_batch
         self._retry_wait = retry_wait
         self._pending: dict[TopicPartition, int] = {}
         self._lag_reported: set[TopicPartition] = set()
@@ -108,7 +110,7 @@ class EventConsumer:
             self._kafka.subscribe(self.subscription.topics, listener=_CommitOnRevoke(self))
             self.started.set()
             while True:
-                batches = await self._kafka.getmany(timeout_ms=500, max_records=500)
+                batches = await self._kafka.getmany(timeout_ms=500, max_records=self._max_batch)
                 async with self.lock:
                     for tp, records in batches.items():
                         await self.process_batch(records)

@@ -61,6 +61,7 @@ class Runtime:
             sessions=self.sessions,
             producer=self.producer,
             max_attempts=self.settings.consumer_max_attempts,
+            max_batch=self.settings.consumer_max_batch,
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
         )

@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 3
+    # Records taken per poll, and so handled in one transaction per partition; 1 = one commit per event.
+    consumer_max_batch: int = 500
     consumer_enabled: bool = True
     # A consumer silent this long is dropped from its group and its partitions go to the other instances.
     consumer_session_timeout_ms: int = 10000
