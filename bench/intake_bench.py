@@ -140,7 +140,7 @@ async def bench_api(url: str, kafka: str, prefix: str, seconds: float, concurren
 
 async def _wait_drained(rt, timeout: float = 60) -> None:
     deadline = time.perf_counter() + timeout
-    while await rt.relay.pending():
+    while (await rt.relay.backlog())[0]:
         if time.perf_counter() > deadline:
             raise RuntimeError("the outbox did not drain")
         await asyncio.sleep(0.05)

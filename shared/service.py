@@ -174,7 +174,7 @@ async def stop_runtime(rt: Runtime) -> None:
     await rt.engine.dispose()
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop (see shared/auth.py)
     return request.app.state.runtime
 
 
