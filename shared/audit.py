@@ -8,7 +8,7 @@ the read or change, and serves it to the national administrator with `audit_rout
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, field_validator
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.api_errors import invalid
 from shared.auth import Principal, Role, require
 
 _metadata = MetaData()
@@ -90,6 +91,14 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _utc_query(name: str, moment: datetime | None) -> datetime | None:
+    """A query's time in UTC; one too near year 1 or 9999 to convert is a 422 naming the parameter."""
+    try:
+        return _utc(moment) if moment else None
+    except OverflowError as exc:
+        raise invalid("query", name, msg="date out of range") from exc
+
+
 async def record_access(
     session: AsyncSession,
     *,
@@ -143,23 +152,27 @@ def audit_router() -> APIRouter:
     from shared.service import RuntimeDep  # the service frame mounts this router: import it late
 
     router = APIRouter(tags=["audit"])
+    # Filters go to the database: no control characters (PostgreSQL refuses NUL), ids within a bigint.
+    filter_text = Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
 
     @router.get("/audit", response_model=AuditPage)
     async def read_audit(
         rt: RuntimeDep,
         _: Annotated[Principal, require(Role.national_admin)],
-        subject: str | None = None,
-        object_id: str | None = None,
-        object_type: str | None = None,
-        action: str | None = None,
+        subject: Annotated[str | None, filter_text] = None,
+        object_id: Annotated[str | None, filter_text] = None,
+        object_type: Annotated[str | None, filter_text] = None,
+        action: Annotated[str | None, filter_text] = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        before: Annotated[int | None, Query(gt=0, description="id cursor from `next_before`")] = None,
+        before: Annotated[
+            int | None, Query(gt=0, le=2**63 - 1, description="id cursor from `next_before`")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> AuditPage:
-        since, until = (_utc(t) if t else None for t in (since, until))
+        since, until = _utc_query("since", since), _utc_query("until", until)
         if since and until and since > until:
-            raise HTTPException(422, detail="since: must not be after until")
+            raise invalid("query", "since", msg="must not be after until")
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
         equal = {"subject": subject, "object_id": object_id, "object_type": object_type, "action": action}
         for name, value in equal.items():

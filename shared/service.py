@@ -12,12 +12,13 @@ from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import metrics
+from shared.api_errors import document_common_errors
 from shared.audit import audit_router
 from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
@@ -189,7 +190,7 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@health.get("/readyz")
+@health.get("/readyz", responses={503: {"description": "The database or the broker does not answer"}})
 async def readyz(rt: RuntimeDep) -> Response:
     """Ready when the database answers and the broker serves metadata."""
     checks = {}
@@ -210,7 +211,7 @@ async def readyz(rt: RuntimeDep) -> Response:
     )
 
 
-@health.get("/metrics")
+@health.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
 async def metrics_endpoint(request: Request) -> Response:
     rt = getattr(request.app.state, "runtime", None)
     if rt is not None:
@@ -255,4 +256,5 @@ def create_service_app(
     app.include_router(audit_router())
     for router in routers:
         app.include_router(router)
+    document_common_errors(app)  # the 400/401/403 every route may answer, in the OpenAPI document
     return app

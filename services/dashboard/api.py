@@ -22,6 +22,7 @@ from services.dashboard.models import (
     ScopeArea,
     Summary,
 )
+from shared.api_errors import errors, invalid
 from shared.auth import Principal, Role, public, require
 from shared.service import Runtime, RuntimeDep
 
@@ -34,6 +35,10 @@ AreaQuery = Annotated[
     str, Query(max_length=6, description="KH (the nation), or a province, district or commune code")
 ]
 MAX_DAYS = 92
+# Dates far off are typos, and date arithmetic near year 1 or 9999 overflows: keep to this window.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+# An area outside the caller's grants is answered as if it did not exist.
+OUT_OF_SCOPE = errors(404)
 
 
 def _prefixes(principal: Principal, area: str) -> list[str] | None:
@@ -51,6 +56,9 @@ def _prefixes(principal: Principal, area: str) -> list[str] | None:
 
 
 def _period(rt: Runtime, since: date | None, until: date | None, default_days: int) -> tuple[date, date]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise invalid("query", name, msg=f"give a date from {EARLIEST} to {LATEST}")
     until = until or rt.clock.today()
     since = since or until - timedelta(days=default_days - 1)
     if since > until or (until - since).days >= MAX_DAYS:
@@ -92,7 +100,7 @@ async def my_areas(principal: Reader) -> list[ScopeArea]:
     return areas
 
 
-@router.get("/stats/summary", response_model=Summary)
+@router.get("/stats/summary", response_model=Summary, responses=OUT_OF_SCOPE)
 async def summary(rt: RuntimeDep, principal: Reader, area: AreaQuery = domain.NATION) -> Summary:
     """Cards of the dashboard: totals to date, where returnees are now, who they are, follow-up, transit."""
     prefixes = _prefixes(principal, area)
@@ -102,7 +110,7 @@ async def summary(rt: RuntimeDep, principal: Reader, area: AreaQuery = domain.NA
         )
 
 
-@router.get("/stats/areas", response_model=list[AreaRow])
+@router.get("/stats/areas", response_model=list[AreaRow], responses=OUT_OF_SCOPE)
 async def areas(
     rt: RuntimeDep,
     principal: Reader,
@@ -120,7 +128,7 @@ async def areas(
         return await queries.areas(session, prefixes=prefixes, area=area, since=since, until=until)
 
 
-@router.get("/stats/arrivals", response_model=list[ArrivalRow])
+@router.get("/stats/arrivals", response_model=list[ArrivalRow], responses=OUT_OF_SCOPE)
 async def arrivals(
     rt: RuntimeDep,
     principal: Reader,
@@ -135,7 +143,7 @@ async def arrivals(
         return await queries.arrivals(session, prefixes=prefixes, since=since, until=until)
 
 
-@router.get("/stats/facilities", response_model=list[FacilityRow])
+@router.get("/stats/facilities", response_model=list[FacilityRow], responses=OUT_OF_SCOPE)
 async def facilities(rt: RuntimeDep, principal: Reader, area: AreaQuery = domain.NATION) -> list[FacilityRow]:
     """Returnees of the area in each border facility now (capacity is not in the events yet)."""
     prefixes = _prefixes(principal, area)
@@ -143,7 +151,7 @@ async def facilities(rt: RuntimeDep, principal: Reader, area: AreaQuery = domain
         return await queries.facilities(session, prefixes=prefixes)
 
 
-@router.get("/stats/manifests", response_model=list[ManifestRow])
+@router.get("/stats/manifests", response_model=list[ManifestRow], responses=OUT_OF_SCOPE)
 async def manifests(rt: RuntimeDep, principal: Reader, area: AreaQuery = domain.NATION) -> list[ManifestRow]:
     """Vehicles with returnees of the area still on the road, the overdue ones flagged."""
     prefixes = _prefixes(principal, area)
@@ -151,7 +159,7 @@ async def manifests(rt: RuntimeDep, principal: Reader, area: AreaQuery = domain.
         return await queries.manifests(session, prefixes=prefixes, now=rt.clock.now())
 
 
-@router.get("/stats/checkpoints", response_model=list[CheckpointRow])
+@router.get("/stats/checkpoints", response_model=list[CheckpointRow], responses=OUT_OF_SCOPE)
 async def checkpoints(
     rt: RuntimeDep, principal: Reader, area: AreaQuery = domain.NATION
 ) -> list[CheckpointRow]:
@@ -184,7 +192,7 @@ async def _daily(
     )
 
 
-@router.get("/reports/daily", response_model=DailyReport)
+@router.get("/reports/daily", response_model=DailyReport, responses=OUT_OF_SCOPE)
 async def daily_report(
     rt: RuntimeDep,
     principal: Reader,
@@ -196,7 +204,11 @@ async def daily_report(
     return await _daily(rt, principal, area, since, until)
 
 
-@router.get("/reports/daily.csv")
+@router.get(
+    "/reports/daily.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}} | OUT_OF_SCOPE,
+)
 async def daily_report_csv(
     rt: RuntimeDep,
     principal: Reader,
@@ -216,7 +228,7 @@ async def daily_report_csv(
     )
 
 
-@router.get("/reports/daily.html", response_class=HTMLResponse)
+@router.get("/reports/daily.html", response_class=HTMLResponse, responses=OUT_OF_SCOPE)
 async def daily_report_html(
     rt: RuntimeDep,
     principal: Reader,
@@ -230,7 +242,7 @@ async def daily_report_html(
     return HTMLResponse(views.report_html(report, lang))
 
 
-@router.post("/admin/rebuild")
+@router.post("/admin/rebuild", responses=errors(409))
 async def rebuild(rt: RuntimeDep, principal: Admin, request: Request) -> dict:
     """Empty the read model and replay every topic from the start; figures refill within seconds."""
     state = request.app.state

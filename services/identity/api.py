@@ -1,5 +1,6 @@
 """HTTP API of identity: the OAuth2 password flow and who the caller is."""
 
+import re
 from datetime import timedelta
 from typing import Annotated
 
@@ -10,10 +11,13 @@ from pydantic import BaseModel
 from services.identity.domain import Brake
 from services.identity.handlers import LoginPolicy, log_in
 from services.identity.settings import Settings
+from shared.api_errors import errors, invalid
 from shared.auth import Grant, Principal, Role, issue_token, public, require
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+# No username holds control characters, and PostgreSQL refuses NUL in a query: refuse them up front.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class TokenOut(BaseModel):
@@ -32,7 +36,7 @@ def _policy(settings: Settings) -> LoginPolicy:
     return LoginPolicy(brake, settings.failed_login_delay_seconds)
 
 
-@router.post("/token", response_model=TokenOut, dependencies=[public()])
+@router.post("/token", response_model=TokenOut, dependencies=[public()], responses=errors(401))
 async def token(
     rt: RuntimeDep,
     request: Request,
@@ -41,6 +45,8 @@ async def token(
 ) -> TokenOut:
     """Exchange a username and password for a signed bearer token (OAuth2 password flow)."""
     settings: Settings = rt.settings
+    if _CONTROL.search(form.username):
+        raise invalid("body", "username", msg="must not contain control characters")
     principal = await log_in(
         rt.sessions,
         clock=rt.clock,

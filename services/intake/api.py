@@ -23,6 +23,7 @@ from services.intake.models import (
     RegistrationOut,
     RegistrationPage,
 )
+from shared.api_errors import errors
 from shared.auth import Principal, Role, public, require
 from shared.gazetteer import load_gazetteer
 from shared.service import RuntimeDep
@@ -33,6 +34,11 @@ Officer = Annotated[Principal, require(Role.checkpoint_officer)]
 Reader = Annotated[Principal, require(Role.checkpoint_officer, Role.provincial_wg, Role.national_admin)]
 # The gazetteer is open data, but only signed-in users of the system fetch it from here.
 AnyUser = Annotated[Principal, require(*Role)]
+# PostgreSQL's OFFSET is a bigint: a larger one would be a server error, not an empty page.
+MAX_OFFSET = 1_000_000_000
+# Query text goes to the database, which refuses NUL: no control characters.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+CHECKPOINT = r"^[A-Za-z0-9-]{1,16}$"
 
 
 @contextmanager
@@ -50,7 +56,13 @@ def _use_case_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-@router.post("/returnees", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut)
+@router.post(
+    "/returnees",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdOut,
+    responses={200: {"model": HouseholdOut, "description": "A re-sent registration: the stored record"}}
+    | errors(409),
+)
 async def register_returnee(
     body: RegistrationIn, rt: RuntimeDep, principal: Officer, response: Response, request: Request
 ) -> HouseholdOut:
@@ -66,11 +78,13 @@ async def register_returnee(
 async def search_returnees(
     rt: RuntimeDep,
     principal: Reader,
-    q: Annotated[str | None, Query(max_length=100, description="name, phone or document number")] = None,
-    checkpoint_id: Annotated[str | None, Query(max_length=16)] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, pattern=PRINTABLE, description="name, phone or document number")
+    ] = None,
+    checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
     day: date | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RegistrationPage:
     """Registrations the caller may see, newest first."""
     return await handlers.search(
@@ -78,7 +92,7 @@ async def search_returnees(
     )
 
 
-@router.get("/returnees/{returnee_id}", response_model=RegistrationOut)
+@router.get("/returnees/{returnee_id}", response_model=RegistrationOut, responses=errors(404))
 async def get_returnee(
     returnee_id: UUID, rt: RuntimeDep, principal: Reader, request: Request
 ) -> RegistrationOut:
@@ -86,7 +100,7 @@ async def get_returnee(
         return await handlers.get(rt, principal=principal, returnee_id=returnee_id, origin=request)
 
 
-@router.patch("/returnees/{returnee_id}", response_model=RegistrationOut)
+@router.patch("/returnees/{returnee_id}", response_model=RegistrationOut, responses=errors(404, 409))
 async def correct_returnee(
     returnee_id: UUID, body: CorrectionIn, rt: RuntimeDep, principal: Officer, request: Request
 ) -> RegistrationOut:
@@ -103,7 +117,7 @@ async def day_statistics(
     principal: Reader,
     since: date | None = None,
     until: date | None = None,
-    checkpoint_id: Annotated[str | None, Query(max_length=16)] = None,
+    checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
 ) -> list[DayStats]:
     """Arrivals per checkpoint and day (Cambodia's calendar); today when no dates are given."""
     until = until or rt.clock.today()
@@ -158,7 +172,10 @@ async def search_villages(
     return hits
 
 
-@router.get("/gazetteer/provinces/{code}.json")
+@router.get(
+    "/gazetteer/provinces/{code}.json",
+    responses={304: {"description": "The tablet's copy (If-None-Match) is current"}} | errors(404),
+)
 async def province_gazetteer(code: str, principal: AnyUser, request: Request) -> Response:
     """A province's districts, communes and villages as compact rows, for the tablet's offline picker."""
     body, etag = _province_json(code)

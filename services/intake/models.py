@@ -164,12 +164,19 @@ def _unique(values: list) -> list:
     return list(dict.fromkeys(values))
 
 
-KhmerName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_khmer_name)]
+# No control characters in free text: PostgreSQL refuses NUL, and nobody types the others.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+KhmerName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=PRINTABLE), AfterValidator(_khmer_name)
+]
 LatinName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_latin_name)]
 Phone = Annotated[
     Annotated[str, Field(max_length=24), AfterValidator(_phone)] | None, BeforeValidator(_blank_to_none)
 ]
-OptionalText = Annotated[Annotated[str, Field(max_length=120)] | None, BeforeValidator(_blank_to_none)]
+OptionalText = Annotated[
+    Annotated[str, Field(max_length=120, pattern=PRINTABLE)] | None,
+    BeforeValidator(_blank_to_none),
+]
 DocNumber = Annotated[
     Annotated[str, Field(max_length=30, pattern=r"^[A-Za-z0-9\-]{3,30}$")] | None,
     BeforeValidator(_blank_to_none),

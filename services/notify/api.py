@@ -22,6 +22,7 @@ from services.notify.models import (
     FollowupOut,
 )
 from services.notify.worker import record_delivery_report
+from shared.api_errors import errors, invalid
 from shared.auth import Principal, Role, public, require
 from shared.gazetteer import load_gazetteer
 from shared.service import RuntimeDep
@@ -33,11 +34,13 @@ GEO_READERS = (Role.commune_chief, Role.district_officer, Role.provincial_wg)
 # Who reads follow-ups and deliveries (scoped to their places) and who keeps the contact lists.
 Follower = Annotated[Principal, require(*FOLLOWERS)]
 Keeper = Annotated[Principal, require(Role.provincial_wg, Role.national_admin)]
+# PostgreSQL's OFFSET is a bigint: a larger one would be a server error, not an empty page.
+MAX_OFFSET = 1_000_000_000
 
 
-def _in_scope(column, principal: Principal) -> ColumnElement[bool] | None:
+def _in_scope(column, principal: Principal, roles=GEO_READERS) -> ColumnElement[bool] | None:
     """A WHERE clause limiting `column` (a gazetteer code) to the caller's places; None for the nation."""
-    prefixes = principal.geo_prefixes(*GEO_READERS)
+    prefixes = principal.geo_prefixes(*roles)
     if prefixes is None:
         return None
     if not prefixes:
@@ -45,8 +48,8 @@ def _in_scope(column, principal: Principal) -> ColumnElement[bool] | None:
     return or_(*(column.startswith(p) for p in prefixes))
 
 
-def _scoped(query, column, principal: Principal):
-    clause = _in_scope(column, principal)
+def _scoped(query, column, principal: Principal, roles=GEO_READERS):
+    clause = _in_scope(column, principal, roles)
     return query if clause is None else query.where(clause)
 
 
@@ -62,11 +65,11 @@ def _check_area(area_code: str, principal: Principal) -> None:
     try:
         level = level_of(area_code)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"area_code: {exc}") from exc
+        raise invalid("path", "area_code", msg=str(exc)) from exc
     gaz = load_gazetteer()
     known = {"commune": gaz.commune, "district": gaz.district, "province": gaz.province}[level.value]
     if known(area_code) is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="area_code: not in the gazetteer")
+        raise invalid("path", "area_code", msg="not in the gazetteer")
     if not principal.is_national and area_code[:2] not in principal.scopes(Role.provincial_wg):
         raise _not_found("contact")
 
@@ -77,25 +80,28 @@ def _contact_out(contact: Contact, secret: str | None = None) -> ContactOut:
     )
 
 
-@router.get("/contacts", response_model=list[ContactOut])
+@router.get("/contacts", response_model=list[ContactOut], responses=errors(404))
 async def list_contacts(
     rt: RuntimeDep,
     principal: Keeper,
     area: Annotated[str | None, Query(pattern=r"^\d{2}(\d{2}){0,2}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     """Contacts of the caller's provinces, optionally under one place."""
     query = select(Contact).order_by(Contact.area_code).limit(limit).offset(offset)
     if not principal.is_national:
         query = query.where(Contact.province_code.in_(principal.scopes(Role.provincial_wg)))
     if area:
+        # Another province's place is out of scope: 404, as on the dashboard, not an empty list.
+        if not principal.is_national and area[:2] not in principal.scopes(Role.provincial_wg):
+            raise _not_found("area")
         query = query.where(Contact.area_code.startswith(area))
     async with rt.sessions() as session:
         return [_contact_out(c) for c in (await session.scalars(query)).all()]
 
 
-@router.put("/contacts/{area_code}", response_model=ContactOut)
+@router.put("/contacts/{area_code}", response_model=ContactOut, responses=errors(404))
 async def put_contact(
     area_code: str,
     body: ContactIn,
@@ -108,7 +114,7 @@ async def put_contact(
         try:
             await check_webhook_target(body.webhook_url, allow_private=rt.settings.webhooks_allow_private)
         except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"webhook_url: {exc}") from exc
+            raise invalid("body", "webhook_url", msg=str(exc)) from exc
     async with rt.sessions.begin() as session:
         contact, secret = await handlers.save_contact(
             session, area_code=area_code, data=body, now=rt.clock.now()
@@ -116,7 +122,7 @@ async def put_contact(
     return _contact_out(contact, secret)
 
 
-@router.delete("/contacts/{area_code}", status_code=204)
+@router.delete("/contacts/{area_code}", status_code=204, responses=errors(404))
 async def delete_contact(area_code: str, rt: RuntimeDep, principal: Keeper) -> Response:
     _check_area(area_code, principal)
     async with rt.sessions.begin() as session:
@@ -135,7 +141,7 @@ async def list_followups(
     principal: Follower,
     state: Annotated[str | None, Query(pattern="^(expected|open|overdue|completed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     """Follow-ups of the caller's communes, districts or provinces."""
     query = _scoped(select(Followup), Followup.commune_code, principal)
@@ -147,7 +153,7 @@ async def list_followups(
     return [FollowupOut.model_validate(f, from_attributes=True) for f in rows]
 
 
-@router.get("/followups/{returnee_id}", response_model=FollowupOut)
+@router.get("/followups/{returnee_id}", response_model=FollowupOut, responses=errors(404))
 async def get_followup(returnee_id: UUID, rt: RuntimeDep, principal: Follower):
     query = _scoped(
         select(Followup).where(Followup.returnee_id == returnee_id), Followup.commune_code, principal
@@ -166,7 +172,7 @@ async def list_deliveries(
     returnee_id: UUID | None = None,
     state: Annotated[str | None, Query(pattern="^(queued|sending|sent|delivered|failed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     """Alerts and their states (queued, sending, sent, delivered, failed) in the caller's scope."""
     query = _scoped(select(Delivery), Delivery.commune_code, principal)
@@ -180,7 +186,7 @@ async def list_deliveries(
     return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]
 
 
-@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryOut, responses=errors(404))
 async def get_delivery(delivery_id: UUID, rt: RuntimeDep, principal: Follower):
     query = _scoped(select(Delivery).where(Delivery.id == delivery_id), Delivery.commune_code, principal)
     async with rt.sessions() as session:
@@ -190,10 +196,16 @@ async def get_delivery(delivery_id: UUID, rt: RuntimeDep, principal: Follower):
     return DeliveryOut.model_validate(delivery, from_attributes=True)
 
 
-@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut)
+@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryOut, responses=errors(404, 409))
 async def retry_delivery(delivery_id: UUID, rt: RuntimeDep, principal: Keeper):
     """Queue a failed delivery again: a person's decision, since a failed SMS may have gone out after all."""
-    query = _scoped(select(Delivery).where(Delivery.id == delivery_id), Delivery.commune_code, principal)
+    # Only the working group's own provinces: a commune chief's grant held besides opens no retry.
+    query = _scoped(
+        select(Delivery).where(Delivery.id == delivery_id),
+        Delivery.commune_code,
+        principal,
+        (Role.provincial_wg,),
+    )
     async with rt.sessions.begin() as session:
         delivery = await session.scalar(query.with_for_update())
         if delivery is None:
@@ -223,7 +235,7 @@ def _reply_text(request: Request, text: str, charset: str) -> str:
     return raw.encode("latin-1").decode("utf-16-be", errors="replace")
 
 
-@router.get("/kannel/inbound", dependencies=[public()])
+@router.get("/kannel/inbound", dependencies=[public()], responses=errors(403))
 async def kannel_inbound(
     request: Request,
     rt: RuntimeDep,
@@ -236,7 +248,7 @@ async def kannel_inbound(
     """A chief's SMS reply forwarded by smsbox (get-url of its sms-service)."""
     _check_secret(rt, secret)
     if not sender:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="from: missing")
+        raise invalid("query", "from", msg="missing")
     await handlers.handle_reply(
         rt.sessions,
         sender=sender,
@@ -250,7 +262,7 @@ async def kannel_inbound(
     return Response(status_code=200)
 
 
-@router.get("/kannel/dlr", dependencies=[public()])
+@router.get("/kannel/dlr", dependencies=[public()], responses=errors(403, 404))
 async def kannel_dlr(
     rt: RuntimeDep,
     secret: str = "",
@@ -260,7 +272,7 @@ async def kannel_dlr(
     """One of Kannel's delivery reports for an SMS we sent."""
     _check_secret(rt, secret)
     if delivery_id is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="id: missing")
+        raise invalid("query", "id", msg="missing")
     known = await record_delivery_report(
         rt.sessions, delivery_id=delivery_id, status=dlr_status, now=rt.clock.now()
     )

@@ -122,10 +122,11 @@ class Reply(Table, table=True):
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = PydField(min_length=1, max_length=120)
+    # No control characters: PostgreSQL refuses NUL in text, and the name goes into SMS texts.
+    name: str = PydField(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$")
     phone: str
     language: Literal["km", "en"] = "km"
-    webhook_url: str | None = PydField(default=None, max_length=500)
+    webhook_url: str | None = PydField(default=None, max_length=500, pattern=r"^[^\x00-\x20\x7f]*$")
 
     @field_validator("phone")
     @classmethod

@@ -17,6 +17,7 @@ from services.quarantine.models import (
     SupplyItem,
     SupplyUpdate,
 )
+from shared.api_errors import errors
 from shared.auth import Principal, Role, require
 from shared.service import RuntimeDep
 
@@ -40,6 +41,8 @@ EpisodeReader = Annotated[Principal, require(*EPISODE_READERS)]
 ProvinceManager = Annotated[Principal, require(Role.provincial_wg, Role.national_admin)]
 CheckinTaker = Annotated[Principal, require(Role.facility_staff, Role.commune_chief, Role.national_admin)]
 Clearer = Annotated[Principal, require(Role.facility_staff, Role.provincial_wg, Role.national_admin)]
+# PostgreSQL's OFFSET is a bigint: a larger one would be a server error, not an empty page.
+MAX_OFFSET = 1_000_000_000
 
 
 def _not_found(what: str) -> HTTPException:
@@ -56,7 +59,7 @@ async def list_facilities(
     return await queries.facilities(rt, scope=queries.facility_scope(principal), province_code=province_code)
 
 
-@router.post("/facilities", status_code=status.HTTP_201_CREATED)
+@router.post("/facilities", status_code=status.HTTP_201_CREATED, responses=errors(409))
 async def create_facility(
     rt: RuntimeDep,
     body: FacilityCreate,
@@ -74,7 +77,7 @@ async def create_facility(
     return read
 
 
-@router.get("/facilities/{facility_id}")
+@router.get("/facilities/{facility_id}", responses=errors(404))
 async def get_facility(rt: RuntimeDep, facility_id: FacilityPath, principal: FacilityReader) -> FacilityRead:
     found = await queries.facilities(rt, scope=queries.facility_scope(principal), facility_id=facility_id)
     if not found:
@@ -82,7 +85,7 @@ async def get_facility(rt: RuntimeDep, facility_id: FacilityPath, principal: Fac
     return found[0]
 
 
-@router.put("/facilities/{facility_id}/supplies/{item}")
+@router.put("/facilities/{facility_id}/supplies/{item}", responses=errors(404))
 async def update_supply(
     rt: RuntimeDep,
     facility_id: FacilityPath,
@@ -107,7 +110,7 @@ async def list_episodes(
     status_: Annotated[EpisodeStatus | None, Query(alias="status")] = None,
     facility_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[EpisodeRead]:
     """Episodes the caller may see, by status (`referred`: held for health care, not yet cleared)."""
     return await queries.episodes(
@@ -120,7 +123,7 @@ async def list_episodes(
     )
 
 
-@router.get("/episodes/{episode_id}")
+@router.get("/episodes/{episode_id}", responses=errors(404))
 async def get_episode(rt: RuntimeDep, episode_id: UUID, principal: EpisodeReader) -> EpisodeDetail:
     """One episode with its check-in history and missed days."""
     found = await queries.episode_detail(rt, scope=queries.episode_scope(principal), episode_id=episode_id)
@@ -129,7 +132,7 @@ async def get_episode(rt: RuntimeDep, episode_id: UUID, principal: EpisodeReader
     return found
 
 
-@router.get("/returnees/{returnee_id}/episode")
+@router.get("/returnees/{returnee_id}/episode", responses=errors(404))
 async def get_returnee_episode(rt: RuntimeDep, returnee_id: UUID, principal: EpisodeReader) -> EpisodeDetail:
     """A returnee's episode with its check-in history."""
     found = await queries.episode_detail(rt, scope=queries.episode_scope(principal), returnee_id=returnee_id)
@@ -138,7 +141,9 @@ async def get_returnee_episode(rt: RuntimeDep, returnee_id: UUID, principal: Epi
     return found
 
 
-@router.post("/episodes/{episode_id}/checkins", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/episodes/{episode_id}/checkins", status_code=status.HTTP_201_CREATED, responses=errors(404, 409)
+)
 async def post_checkin(
     rt: RuntimeDep,
     episode_id: UUID,
@@ -162,7 +167,7 @@ async def post_checkin(
     return CheckinRead.model_validate(checkin, from_attributes=True)
 
 
-@router.post("/episodes/{episode_id}/clearance")
+@router.post("/episodes/{episode_id}/clearance", responses=errors(404, 409))
 async def post_clearance(
     rt: RuntimeDep,
     episode_id: UUID,

@@ -124,7 +124,11 @@ class Checkin(Table, table=True):
 
 # --- API schemas ------------------------------------------------------------------------------------
 
-Symptom = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+# Free text: no control characters (PostgreSQL refuses NUL in text, and nobody types the others).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Symptom = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=PRINTABLE)
+]
 FacilityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 
 
@@ -135,8 +139,8 @@ class _Schema(BaseModel):
 class FacilityCreate(_Schema):
     id: FacilityId
     province_code: str = PydanticField(pattern=r"^\d{2}$")
-    name_en: str = PydanticField(min_length=1, max_length=200)
-    name_km: str = PydanticField(min_length=1, max_length=200)
+    name_en: str = PydanticField(min_length=1, max_length=200, pattern=PRINTABLE)
+    name_km: str = PydanticField(min_length=1, max_length=200, pattern=PRINTABLE)
     lat: float | None = PydanticField(None, ge=9, le=15)  # Cambodia lies within these
     lon: float | None = PydanticField(None, ge=102, le=108)
     capacity: int = PydanticField(ge=1, le=10_000)
@@ -145,7 +149,7 @@ class FacilityCreate(_Schema):
 
 class SupplyUpdate(_Schema):
     quantity: int = PydanticField(ge=0, le=10_000_000)
-    unit: str = PydanticField(min_length=1, max_length=20)
+    unit: str = PydanticField(min_length=1, max_length=20, pattern=PRINTABLE)
     low_threshold: int = PydanticField(ge=0, le=10_000_000)
 
 

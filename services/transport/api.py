@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.transport import handlers, queries
 from services.transport.handlers import ManifestView, Scope
 from services.transport.places import province_names
+from shared.api_errors import RuleErrorOut, errors
 from shared.auth import Principal, Role, require
 from shared.gazetteer import load_gazetteer
 from shared.service import RuntimeDep
@@ -24,6 +25,10 @@ router = APIRouter(tags=["transport"])
 Officer = Annotated[Principal, require(Role.transport_officer, Role.national_admin)]
 Reader = Annotated[Principal, require(Role.transport_officer, Role.provincial_wg, Role.national_admin)]
 PROVINCE = r"^\d{2}$"
+# Free text goes to PostgreSQL and onto paper manifests: no control characters (NUL is refused by the DB).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A broken rule of a manifest is a 422 with the rule's message (one, or a list) instead of FastAPI's list.
+RULE_BROKEN = {422: {"model": RuleErrorOut, "description": "Invalid field, or a broken manifest rule"}}
 
 
 def acting(principal: Principal) -> Scope:
@@ -48,8 +53,8 @@ def _known_province(code: str) -> str:
 class VehicleIn(_In):
     plate: str = Field(min_length=2, max_length=20, pattern=r"^[0-9A-Za-z\u1780-\u17FF .-]+$")
     seats: int = Field(ge=1, le=80)
-    driver: str = Field(min_length=1, max_length=120)
-    escort: str = Field(min_length=1, max_length=120)
+    driver: str = Field(min_length=1, max_length=120, pattern=PRINTABLE)
+    escort: str = Field(min_length=1, max_length=120, pattern=PRINTABLE)
     origin_province_code: str = Field(pattern=PROVINCE)
 
     _province = field_validator("origin_province_code")(_known_province)
@@ -81,7 +86,7 @@ class SuppliesIn(_In):
     food_rations: int = Field(0, ge=0, le=10000)
     water_litres: int = Field(0, ge=0, le=10000)
     medicine_kits: int = Field(0, ge=0, le=1000)
-    notes: str = Field("", max_length=500)
+    notes: str = Field("", max_length=500, pattern=PRINTABLE)
 
 
 class DispatchIn(_In):
@@ -182,7 +187,7 @@ def _require_province(scope: Scope, code: str) -> None:
         raise handlers.NotFound("province")
 
 
-@router.post("/vehicles", status_code=201)
+@router.post("/vehicles", status_code=201, responses=errors(404, 409))
 async def register_vehicle(body: VehicleIn, rt: RuntimeDep, principal: Officer) -> VehicleOut:
     """Register a vehicle (plate, seats, driver, escort) with a border province's fleet."""
     _require_province(acting(principal), body.origin_province_code)
@@ -203,7 +208,7 @@ async def list_vehicles(rt: RuntimeDep, principal: Reader) -> list[VehicleOut]:
     return [_vehicle_out(v, s) for v, s in await queries.list_vehicles(rt, scope=reading(principal))]
 
 
-@router.post("/manifests/propose", status_code=201)
+@router.post("/manifests/propose", status_code=201, responses=errors(404))
 async def propose(body: ProposeIn, rt: RuntimeDep, principal: Officer) -> ProposedOut:
     """Fill the free vehicles of a border province with who waits there, by destination, households whole."""
     _require_province(acting(principal), body.origin_province_code)
@@ -213,7 +218,7 @@ async def propose(body: ProposeIn, rt: RuntimeDep, principal: Officer) -> Propos
     )
 
 
-@router.post("/manifests", status_code=201)
+@router.post("/manifests", status_code=201, responses=errors(409) | RULE_BROKEN)
 async def create_manifest(body: ManifestIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
     """Put a manifest together by hand."""
     view = await handlers.create_manifest(
@@ -240,24 +245,24 @@ async def list_manifests(
     return [manifest_out(v, now) for v in views]
 
 
-@router.get("/manifests/{manifest_id}")
+@router.get("/manifests/{manifest_id}", responses=errors(404))
 async def get_manifest(manifest_id: UUID, rt: RuntimeDep, principal: Reader) -> ManifestOut:
     view = await queries.get_manifest(rt, manifest_id=manifest_id, scope=reading(principal))
     return manifest_out(view, rt.clock.now())
 
 
-@router.post("/manifests/{manifest_id}/confirm")
+@router.post("/manifests/{manifest_id}/confirm", responses=errors(404, 409))
 async def confirm(manifest_id: UUID, rt: RuntimeDep, principal: Officer) -> ManifestOut:
     return manifest_out(await handlers.confirm_manifest(rt, manifest_id=manifest_id, scope=acting(principal)))
 
 
-@router.post("/manifests/{manifest_id}/cancel")
+@router.post("/manifests/{manifest_id}/cancel", responses=errors(404, 409))
 async def cancel(manifest_id: UUID, rt: RuntimeDep, principal: Officer) -> ManifestOut:
     """Drop a manifest that has not left; its passengers wait again."""
     return manifest_out(await handlers.cancel_manifest(rt, manifest_id=manifest_id, scope=acting(principal)))
 
 
-@router.put("/manifests/{manifest_id}/supplies")
+@router.put("/manifests/{manifest_id}/supplies", responses=errors(404, 409))
 async def supplies(manifest_id: UUID, body: SuppliesIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
     """Record food, water and medicine loaded; the answer lists what falls short of who is on board."""
     view = await handlers.record_supplies(
@@ -266,7 +271,7 @@ async def supplies(manifest_id: UUID, body: SuppliesIn, rt: RuntimeDep, principa
     return manifest_out(view)
 
 
-@router.post("/manifests/{manifest_id}/dispatch")
+@router.post("/manifests/{manifest_id}/dispatch", responses=errors(404, 409))
 async def dispatch(manifest_id: UUID, body: DispatchIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
     """The vehicle leaves; expected arrival from `duration_minutes`, or estimated from the provinces."""
     duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else None
@@ -276,7 +281,7 @@ async def dispatch(manifest_id: UUID, body: DispatchIn, rt: RuntimeDep, principa
     return manifest_out(view, rt.clock.now())
 
 
-@router.post("/manifests/{manifest_id}/arrivals")
+@router.post("/manifests/{manifest_id}/arrivals", responses=errors(404, 409) | RULE_BROKEN)
 async def arrival(manifest_id: UUID, body: ArrivalIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
     """At the destination: one passenger handed over, or reported missing (an alert)."""
     view = await handlers.record_arrival(
@@ -289,7 +294,7 @@ async def arrival(manifest_id: UUID, body: ArrivalIn, rt: RuntimeDep, principal:
     return manifest_out(view, rt.clock.now())
 
 
-@router.get("/transfers/{returnee_id}")
+@router.get("/transfers/{returnee_id}", responses=errors(404))
 async def get_transfer(returnee_id: UUID, rt: RuntimeDep, principal: Reader) -> TransferOut:
     """Where one returnee is on the way home."""
     t = await queries.get_transfer(rt, returnee_id=returnee_id, scope=reading(principal))
