@@ -33,7 +33,10 @@ def kafka(command: str, run_dir: Path) -> None:
         "KAFKA_CONTROLLER_PORT": str(CONTROLLER_PORT),
         "KAFKA_HEAP": "-Xmx256m",
     }
-    subprocess.run(["bash", str(ROOT / "deploy/kafka.sh"), command], env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        ["bash", str(ROOT / "deploy/kafka.sh"), command], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, f"kafka.sh {command} failed:\n{done.stderr[-3000:]}"
 
 
 @pytest.fixture
