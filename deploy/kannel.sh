@@ -2,7 +2,9 @@
 # Local Kannel SMS gateway (Debian kannel 1.4.5) with a fake SMS centre, no Docker.
 # usage: deploy/kannel.sh {install|start|stop|restart|status|inject FROM TO TEXT|sent}
 # env: KANNEL_RUN_DIR (.run/kannel), KANNEL_ADMIN_PASSWORD, KANNEL_SEND_USER,
-#      KANNEL_SEND_PASSWORD, NOTIFY_URL, KANNEL_INBOUND_SECRET, KANNEL_LOG_LEVEL (1)
+#      KANNEL_SEND_PASSWORD, NOTIFY_URL, KANNEL_INBOUND_SECRET, KANNEL_LOG_LEVEL (1),
+#      KANNEL_ADMIN_PORT (13000), KANNEL_SMSBOX_PORT (13001), KANNEL_SENDSMS_PORT (13013),
+#      KANNEL_SMSC_PORT (13015): a second gateway (e.g. a fault test's) on other ports
 # See deploy/kannel/README.md for ports and message formats.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,7 +20,11 @@ export KANNEL_LOG_LEVEL=${KANNEL_LOG_LEVEL:-1}
 export KANNEL_BIND=${KANNEL_BIND:-127.0.0.1}
 export KANNEL_ALLOW_IP=${KANNEL_ALLOW_IP:-127.0.0.1}
 
-ADMIN_PORT=13000 SMSC_PORT=13015 SENDSMS_PORT=13013   # fixed in the template (and 13001)
+export KANNEL_ADMIN_PORT=${KANNEL_ADMIN_PORT:-13000}
+export KANNEL_SMSBOX_PORT=${KANNEL_SMSBOX_PORT:-13001}
+export KANNEL_SENDSMS_PORT=${KANNEL_SENDSMS_PORT:-13013}
+export KANNEL_SMSC_PORT=${KANNEL_SMSC_PORT:-13015}
+ADMIN_PORT=$KANNEL_ADMIN_PORT SMSC_PORT=$KANNEL_SMSC_PORT SENDSMS_PORT=$KANNEL_SENDSMS_PORT
 RD=$KANNEL_RUN_DIR
 CONF=$RD/kannel.conf
 FIFO=$RD/fakesmsc.in          # fakesmsc's stdin: `inject` writes MO lines here
@@ -62,7 +68,8 @@ render_config() {
   mkdir -p "$RD/store"
   # An explicit list, so Kannel's own %-escapes and anything else with $ stay as written.
   envsubst '${KANNEL_BIND} ${KANNEL_ALLOW_IP} ${KANNEL_RUN_DIR} ${KANNEL_ADMIN_PASSWORD} ${KANNEL_SEND_USER} ${KANNEL_SEND_PASSWORD}
-            ${NOTIFY_URL} ${KANNEL_INBOUND_SECRET} ${KANNEL_LOG_LEVEL}' \
+            ${NOTIFY_URL} ${KANNEL_INBOUND_SECRET} ${KANNEL_LOG_LEVEL}
+            ${KANNEL_ADMIN_PORT} ${KANNEL_SMSBOX_PORT} ${KANNEL_SENDSMS_PORT} ${KANNEL_SMSC_PORT}' \
     <"$ROOT/deploy/kannel/kannel.conf.template" >"$CONF"
   chmod 600 "$CONF"   # holds passwords
 }
@@ -94,7 +101,7 @@ start() {
   if ! alive_bearerbox; then
     # e.g. the Debian package's own service: we must not wait on someone else's port.
     local port
-    for port in "$ADMIN_PORT" 13001 "$SMSC_PORT"; do
+    for port in "$ADMIN_PORT" "$KANNEL_SMSBOX_PORT" "$SMSC_PORT"; do
       port_free "$port" || die "port $port is in use by another process (system kannel?)"
     done
     render_config

@@ -100,8 +100,16 @@ async def open_followup(
         home_isolation=bool(returnee and returnee.policy == "home"),
         created_at=now,
     )
-    session.add(followup)
-    await session.flush()
+    try:
+        # Two consumers (transfers, episodes) may open the same follow-up at once after a backlog: the
+        # loser takes the winner's row instead of failing its whole batch (and at last dead-lettering it).
+        async with session.begin_nested():
+            session.add(followup)
+    except IntegrityError:
+        existing = await session.get(Followup, returnee_id, populate_existing=True)
+        if existing is None:
+            raise  # a clash of reply codes: the consumer's retry draws another
+        return existing
     return followup
 
 

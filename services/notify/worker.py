@@ -141,6 +141,10 @@ class DeliveryWorker:
         self.source = source
         self.wake = asyncio.Event()
 
+    def _real(self, delta: timedelta) -> timedelta:
+        """A wait meant in real time (leases, retries), as a span of the clock, which may run faster."""
+        return delta * self.clock.speed
+
     async def run(self) -> None:
         """Recover what a crash left behind, then send due deliveries until cancelled."""
         async with httpx.AsyncClient(timeout=10) as client:
@@ -161,7 +165,7 @@ class DeliveryWorker:
 
     async def recover(self) -> None:
         """Rows left in `sending` by a dead process: SMS may have gone out, webhooks are idempotent."""
-        stale = self.clock.now() - timedelta(seconds=self.settings.delivery_lease_seconds)
+        stale = self.clock.now() - self._real(timedelta(seconds=self.settings.delivery_lease_seconds))
         async with self.sessions.begin() as session:
             sending = (Delivery.state == "sending", Delivery.claimed_at < stale)
             await session.execute(
@@ -203,10 +207,10 @@ class DeliveryWorker:
         return jobs
 
     def _wait(self, delivery: Delivery, now: datetime) -> None:
-        if now - delivery.created_at > WAIT_FOR_RETURNEE:
+        if now - delivery.created_at > self._real(WAIT_FOR_RETURNEE):
             delivery.state, delivery.last_error = "failed", "returnee never registered here"
         else:
-            delivery.next_attempt_at = now + timedelta(seconds=2)
+            delivery.next_attempt_at = now + self._real(timedelta(seconds=2))
 
     async def send_all(self, jobs: list[Job], kannel: Kannel, webhooks: Webhooks) -> None:
         limit = asyncio.Semaphore(self.settings.delivery_concurrency)
@@ -261,7 +265,7 @@ class DeliveryWorker:
             wait = backoff(
                 delivery.attempts, base=s.delivery_backoff_seconds, cap=s.delivery_backoff_max_seconds
             )
-            delivery.next_attempt_at = now + wait
+            delivery.next_attempt_at = now + self._real(wait)
             return
         delivery.state = "failed"
         if result.outcome is Outcome.gone:

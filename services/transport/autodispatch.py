@@ -1,6 +1,7 @@
 """The demo's hands-free transfer desk: the same use cases staff call, run in rounds on a timer."""
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 async def run_round(rt: Runtime, *, max_wait: timedelta) -> None:
     """Send what is worth sending from every border province, and hand over what has arrived."""
+    await finish_open_manifests(rt)
     async with rt.sessions() as session:
         origins = (
             await session.scalars(select(Transfer.origin_province).where(Transfer.ready.is_(True)).distinct())
@@ -25,6 +27,23 @@ async def run_round(rt: Runtime, *, max_wait: timedelta) -> None:
             await handlers.confirm_manifest(rt, manifest_id=view.manifest.id, scope=None)
             await handlers.dispatch_manifest(rt, manifest_id=view.manifest.id, duration=None, scope=None)
     await hand_over_arrived(rt)
+
+
+async def finish_open_manifests(rt: Runtime) -> None:
+    """Manifests an earlier round proposed or confirmed but did not dispatch (a crash, the database away
+    between two steps): their passengers are no longer in the queue, so nothing else would send them."""
+    async with rt.sessions() as session:
+        open_ = (
+            await session.execute(
+                select(Manifest.id, Manifest.status).where(Manifest.status.in_(("proposed", "confirmed")))
+            )
+        ).all()
+    for manifest_id, status in open_:
+        # Another instance may be on the same manifest, or nobody is left on it: the next one, then.
+        with contextlib.suppress(handlers.Conflict):
+            if status == "proposed":
+                await handlers.confirm_manifest(rt, manifest_id=manifest_id, scope=None)
+            await handlers.dispatch_manifest(rt, manifest_id=manifest_id, duration=None, scope=None)
 
 
 async def hand_over_arrived(rt: Runtime) -> None:
