@@ -274,7 +274,7 @@ async def kannel_dlr(
     if delivery_id is None:
         raise invalid("query", "id", msg="missing")
     known = await record_delivery_report(
-        rt.sessions, delivery_id=delivery_id, status=dlr_status, now=rt.clock.now()
+        rt.sessions, delivery_id=delivery_id, status=dlr_status, now=rt.clock.now(), source=rt.source
     )
     if not known:
         raise _not_found("delivery")

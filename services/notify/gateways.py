@@ -15,13 +15,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from services.notify.domain import check_webhook_url, is_public_address
 from services.notify.settings import Settings
+from shared.metrics import parse_kannel_status
 
 
 class Outcome(StrEnum):
     accepted = "accepted"  # the gateway or receiver took it
     retry = "retry"  # certainly not taken: try again later
     failed = "failed"  # refused for good
-    unknown = "unknown"  # maybe taken (timeout after the request went out): never resend an SMS
+    unknown = "unknown"  # maybe taken (timeout after the request went out): an SMS waits for its report
     gone = "gone"  # the webhook answered 410: disable the endpoint
 
 
@@ -31,12 +32,31 @@ class Result:
     error: str | None = None
 
 
+async def kannel_queues(settings: Settings, client: httpx.AsyncClient) -> dict[str, int] | None:
+    """Queue lengths from bearerbox's status page; None when it does not answer."""
+    try:
+        r = await client.get(
+            settings.kannel_status_url, params={"password": settings.kannel_status_password}, timeout=2
+        )
+        r.raise_for_status()
+    except httpx.HTTPError:
+        return None
+    return parse_kannel_status(r.text) or None
+
+
 class Kannel:
     """smsbox's sendsms interface."""
 
     def __init__(self, settings: Settings, client: httpx.AsyncClient):
         self.settings = settings
         self.client = client
+
+    async def idle(self) -> bool:
+        """Kannel answers and holds no SMS on its way out: whatever it took has reached the SMS centre."""
+        if not self.settings.kannel_status_url:
+            return True  # no status page to ask: delivery reports alone decide
+        queues = await kannel_queues(self.settings, self.client)
+        return queues is not None and queues.get("outbound", 1) == 0 and queues.get("store", 1) == 0
 
     def dlr_url(self, delivery_id: UUID) -> str:
         # %d is Kannel's report type (1 delivered, 2 failed, 8 accepted by the SMSC, 16 rejected).

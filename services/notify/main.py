@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from services.notify import cli
 from services.notify.api import router
 from services.notify.consumer import subscriptions
+from services.notify.gateways import kannel_queues
 from services.notify.models import Delivery
 from services.notify.settings import Settings
 from services.notify.worker import DeliveryWorker, run_scanner
@@ -44,15 +45,8 @@ async def refresh_kannel(settings: Settings) -> None:
     """Queue lengths from bearerbox's status page; `border_kannel_up` says whether it answered."""
     if not settings.kannel_status_url:
         return
-    try:
-        async with httpx.AsyncClient(timeout=2) as client:
-            r = await client.get(
-                settings.kannel_status_url, params={"password": settings.kannel_status_password}
-            )
-        r.raise_for_status()
-        queues = metrics.parse_kannel_status(r.text)
-    except httpx.HTTPError:
-        queues = {}
+    async with httpx.AsyncClient() as client:
+        queues = await kannel_queues(settings, client) or {}
     metrics.KANNEL_UP.labels("kannel").set(1 if queues else 0)
     for queue, length in queues.items():
         metrics.KANNEL_QUEUE.labels(queue).set(length)

@@ -23,9 +23,9 @@ class Settings(ServiceSettings):
     # bearerbox's status page, read for the queue-length gauges when /metrics is scraped ("" turns it off).
     kannel_status_url: str = "http://127.0.0.1:13000/status.txt"
     kannel_status_password: str = "border-admin"  # noqa: S105 - the local Kannel's
-    # 1 delivered + 2 failed + 16 rejected by the SMS centre (8, "accepted by the SMSC", adds nothing to
-    # sendsms's own acceptance and would double the reports).
-    dlr_mask: int = 19
+    # 1 delivered + 2 failed + 8 taken by the SMS centre + 16 rejected by it. 8 comes at once (1 may take
+    # hours): it settles an SMS whose sender died before writing down Kannel's answer (worker.py).
+    dlr_mask: int = 27
     dlr_enabled: bool = True
 
     # Webhooks: private and loopback targets only for local runs and tests.

@@ -1,8 +1,11 @@
 """Background loops: the delivery worker (SMS and webhooks) and the follow-up scanner.
 
 A delivery is claimed (queued -> sending) and committed before anything goes out, and the gateway's answer
-is recorded afterwards. A crash in between leaves the row in `sending`: an SMS is then marked failed with an
-unknown outcome rather than sent twice; a webhook is queued again (receivers dedupe on `webhook-id`).
+is recorded afterwards. A crash in between leaves the row in `sending`. A webhook is then queued again
+(receivers dedupe on `webhook-id`). An SMS is settled by Kannel's delivery reports: every SMS asks for the
+SMSC's acknowledgement, which smsbox keeps retrying to us for longer than a sender's lease, so one that went
+out is marked sent by its report; one with no report once the lease is over, while Kannel holds nothing in
+its queues, never reached the gateway and is sent again. Kannel away, the row waits.
 """
 
 import asyncio
@@ -146,13 +149,14 @@ class DeliveryWorker:
         return delta * self.clock.speed
 
     async def run(self) -> None:
-        """Recover what a crash left behind, then send due deliveries until cancelled."""
+        """Send due deliveries and settle what a crash left behind, until cancelled."""
         async with httpx.AsyncClient(timeout=10) as client:
             kannel, webhooks = Kannel(self.settings, client), Webhooks(self.settings, client)
-            next_recovery = 0.0
+            # Not at once: the reports smsbox could not give us while we were down come first.
+            next_recovery = asyncio.get_running_loop().time() + RECOVERY_INTERVAL
             while True:
                 if (tick := asyncio.get_running_loop().time()) >= next_recovery:
-                    await self.recover()
+                    await self.recover(kannel_idle=await kannel.idle())
                     next_recovery = tick + RECOVERY_INTERVAL
                 jobs = await self.claim()
                 if jobs:
@@ -163,19 +167,24 @@ class DeliveryWorker:
                     async with asyncio.timeout(self.settings.delivery_poll_seconds):
                         await self.wake.wait()
 
-    async def recover(self) -> None:
-        """Rows left in `sending` by a dead process: SMS may have gone out, webhooks are idempotent."""
-        stale = self.clock.now() - self._real(timedelta(seconds=self.settings.delivery_lease_seconds))
+    async def recover(self, *, kannel_idle: bool) -> None:
+        """Rows a dead process (or a lost answer) left in `sending` past their lease: send them again,
+        webhooks always, SMS only when no report says it went out and Kannel holds nothing that could."""
+        now = self.clock.now()
+        stale = now - self._real(timedelta(seconds=self.settings.delivery_lease_seconds))
         async with self.sessions.begin() as session:
             sending = (Delivery.state == "sending", Delivery.claimed_at < stale)
             await session.execute(
                 update(Delivery)
-                .where(*sending, Delivery.channel == "sms")
-                .values(state="failed", last_error="interrupted while sending: outcome unknown, not resent")
+                .where(*sending, Delivery.channel == "webhook")
+                .values(state="queued", next_attempt_at=now)
             )
-            await session.execute(
-                update(Delivery).where(*sending, Delivery.channel == "webhook").values(state="queued")
-            )
+            if kannel_idle:
+                await session.execute(
+                    update(Delivery)
+                    .where(*sending, Delivery.channel == "sms", Delivery.dlr_status.is_(None))
+                    .values(state="queued", next_attempt_at=now, last_error="never reached the gateway")
+                )
 
     async def claim(self) -> list[Job]:
         """Move due rows to `sending` and commit that before anything is sent."""
@@ -255,11 +264,13 @@ class DeliveryWorker:
     async def _apply(self, session: AsyncSession, delivery: Delivery, result: Result, now: datetime) -> None:
         s = self.settings
         if result.outcome is Outcome.accepted:
-            await self._accepted(session, delivery, now)
+            await went_out(session, delivery, now, self.source)
             return
         delivery.last_error = result.error
         if delivery.state != "sending":
             return  # a delivery report got here first
+        if result.outcome is Outcome.unknown and delivery.channel == "sms":
+            return  # maybe taken: stays `sending`, for its report or the recovery to settle
         if result.outcome is Outcome.retry and delivery.attempts < s.delivery_max_attempts:
             delivery.state = "queued"
             wait = backoff(
@@ -273,47 +284,48 @@ class DeliveryWorker:
             if contact:
                 contact.webhook_disabled = True
 
-    async def _accepted(self, session: AsyncSession, delivery: Delivery, now: datetime) -> None:
-        first = delivery.sent_at is None
-        delivery.sent_at = delivery.sent_at or now
-        delivery.last_error = None
-        if delivery.state == "sending":
-            # A webhook's 2xx is the receiver's own acknowledgement; an SMS waits for its report.
-            delivery.state = "delivered" if delivery.channel == "webhook" else "sent"
-            if delivery.state == "delivered":
-                delivery.delivered_at = now
-        if first and delivery.returnee_id and delivery.reason != "reply":
-            event = AlertSent(
-                returnee_id=delivery.returnee_id,
-                commune_code=delivery.commune_code,
-                channel=delivery.channel,
-                reason=delivery.reason,
-                sent_at=now,
-            )
-            await enqueue(session, event, source=self.source)
+
+async def went_out(session: AsyncSession, delivery: Delivery, now: datetime, source: str) -> None:
+    """The gateway or receiver took it (its answer, or a report): `sent`, and AlertSent the first time."""
+    first = delivery.sent_at is None
+    delivery.sent_at = delivery.sent_at or now
+    delivery.last_error = None
+    if delivery.state == "sending":
+        # A webhook's 2xx is the receiver's own acknowledgement; an SMS waits for its report.
+        delivery.state = "delivered" if delivery.channel == "webhook" else "sent"
+        if delivery.state == "delivered":
+            delivery.delivered_at = now
+    if first and delivery.returnee_id and delivery.reason != "reply":
+        event = AlertSent(
+            returnee_id=delivery.returnee_id,
+            commune_code=delivery.commune_code,
+            channel=delivery.channel,
+            reason=delivery.reason,
+            sent_at=now,
+        )
+        await enqueue(session, event, source=source)
 
 
 async def record_delivery_report(
-    sessions: async_sessionmaker[AsyncSession], *, delivery_id: UUID, status: int, now: datetime
+    sessions: async_sessionmaker[AsyncSession], *, delivery_id: UUID, status: int, now: datetime, source: str
 ) -> bool:
     """Apply one of Kannel's delivery reports; False when the delivery is unknown."""
-    values: dict = {"dlr_status": status}
-    if status & 1:
-        values |= {"state": "delivered", "delivered_at": now}
-    elif status & (2 | 16):
-        values |= {"state": "failed", "last_error": f"delivery report {status}"}
     async with sessions.begin() as session:
-        # One statement: a final state is never left, so late or reordered reports change nothing.
-        changed = await session.execute(
-            update(Delivery)
-            .where(
-                Delivery.id == delivery_id, Delivery.channel == "sms", Delivery.state.in_(("sending", "sent"))
-            )
-            .values(**values)
-        )
-        if changed.rowcount:
-            return True
-        return bool(await session.scalar(select(Delivery.id).where(Delivery.id == delivery_id)))
+        delivery = await session.get(Delivery, delivery_id, with_for_update=True)
+        if delivery is None:
+            return False
+        if delivery.channel != "sms" or delivery.state not in ("sending", "sent"):
+            return True  # a final state is never left: late or reordered reports change nothing
+        delivery.dlr_status = status
+        if status & (1 | 8):
+            # On the phone (1), or taken by the operator's SMSC (8): it went out, even if the process that
+            # sent it died before writing Kannel's answer.
+            await went_out(session, delivery, now, source)
+            if status & 1:
+                delivery.state, delivery.delivered_at = "delivered", now
+        elif status & (2 | 16):
+            delivery.state, delivery.last_error = "failed", f"delivery report {status}"
+    return True
 
 
 # --- the follow-up scanner -----------------------------------------------------------------------------

@@ -317,21 +317,50 @@ async def test_an_unvisited_returnee_escalates_and_fourteen_clear_days_complete(
     assert r.json()["state"] == "completed"
 
 
-async def test_an_sms_caught_mid_send_by_a_crash_is_not_sent_again(stack) -> None:
+async def test_an_sms_caught_mid_send_by_a_crash_is_settled_by_its_report_or_sent_again(stack) -> None:
     # No worker here: the test plays the crashed process and then the restarted one.
     notify = await start_notify(stack, delivery_poll_seconds=3600)
-    worker = notify.worker
-    person, _, _ = await _dispatch_one(notify, chief_phone=phone())
-    jobs = await wait_until(worker.claim, what="the alert claimed")
+    worker, secret = notify.worker, notify.rt.settings.kannel_inbound_secret
+    lease = timedelta(seconds=notify.rt.settings.delivery_lease_seconds + 1)
+    went, _, _ = await _dispatch_one(notify, chief_phone=phone())
+    village, commune = villages(1)
+    await notify.contact(commune.code, phone_number=phone())
+    lost = registered(village.code)
+    await notify.publish(lost, dispatched(lost))
+    jobs = []
+
+    async def both_claimed() -> bool:
+        jobs.extend(await worker.claim())
+        return len(jobs) == 2
+
+    await wait_until(both_claimed, what="both alerts claimed")
     assert {j.channel for j in jobs} == {"sms"}
-    [row] = await notify.deliveries(returnee_id=person.returnee_id)
-    assert row.state == "sending" and row.body  # committed before anything went out
-    # ...the process dies here. Later, its lease is over and a new worker looks:
-    notify.rt.clock.advance(timedelta(seconds=notify.rt.settings.delivery_lease_seconds + 1))
-    await worker.recover()
-    [row] = await notify.deliveries(returnee_id=person.returnee_id)
-    assert row.state == "failed" and "outcome unknown" in row.last_error
-    assert await worker.claim() == []
+    rows = {r.returnee_id: r for r in await notify.deliveries()}
+    assert {r.state for r in rows.values()} == {"sending"} and all(r.body for r in rows.values())
+    # ...the process dies here. Kannel had taken the first SMS: smsbox brings its SMSC acknowledgement.
+    [first] = [j for j in jobs if j.id == rows[went.returnee_id].id]
+    params = {"secret": secret, "id": str(first.id), "status": 8}
+    assert (await notify.client.get("/kannel/dlr", params=params)).status_code == 200
+
+    # Past the lease, while Kannel still holds messages, nothing is sent again.
+    notify.rt.clock.advance(lease)
+    await worker.recover(kannel_idle=False)
+    assert {r.returnee_id: r.state for r in await notify.deliveries()} == {
+        went.returnee_id: "sent",
+        lost.returnee_id: "sending",
+    }
+    # Kannel idle and still no report for the second: it never reached the gateway, so it goes again, once.
+    await worker.recover(kannel_idle=True)
+    [again] = await worker.claim()
+    assert again.id == rows[lost.returnee_id].id and await worker.claim() == []
+    await worker.record({again.id: Result(Outcome.accepted)})
+    final = {r.returnee_id: r for r in await notify.deliveries()}
+    assert {k: r.state for k, r in final.items()} == {went.returnee_id: "sent", lost.returnee_id: "sent"}
+    assert final[lost.returnee_id].attempts == 2
+    alerts = [e for _, e in await notify.stack.events(FOLLOWUP, expect=2)]
+    assert sorted(str(e.returnee_id) for e in alerts) == sorted(
+        [str(went.returnee_id), str(lost.returnee_id)]
+    )
 
 
 async def test_kannel_callbacks_need_the_secret(notify) -> None:
