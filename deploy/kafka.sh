@@ -45,7 +45,9 @@ fetch() {
 # A pid file can outlive a reboot or container restart and name some other
 # process by then; only trust it when the PID really is our broker.
 alive() {
-  is_running "$PIDFILE" && tr '\0' ' ' <"/proc/$(<"$PIDFILE")/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+  # No pipe into `grep -q`: it exits at the first match, `tr` then dies of SIGPIPE, and pipefail calls a
+  # live broker dead.
+  is_running "$PIDFILE" && grep -q 'kafka\.Kafka' <<<"$(tr '\0' ' ' <"/proc/$(<"$PIDFILE")/cmdline" 2>/dev/null)"
 }
 
 forget_stale_pid() { alive || rm -f "$PIDFILE"; }
@@ -101,7 +103,7 @@ start() {
     -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" \
     -cp "$LIBS/*" kafka.Kafka "$KAFKA_RUN_DIR/server.properties"
   # The port opens before the broker has joined the quorum; the log line is the real signal.
-  until tail -c +"$from" "$OUT" | grep -q 'Kafka Server started'; do
+  until grep -q 'Kafka Server started' <(tail -c +"$from" "$OUT"); do
     if ! alive; then
       tail -n 30 "$OUT" >&2
       rm -f "$PIDFILE"

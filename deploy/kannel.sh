@@ -36,7 +36,8 @@ START_TIMEOUT=30
 # only when the PID really runs the expected program.
 alive() { # NAME CMDLINE-PATTERN
   local pf=$RD/$1.pid
-  is_running "$pf" && tr '\0' ' ' <"/proc/$(<"$pf")/cmdline" 2>/dev/null | grep -q -- "$2"
+  # No pipe into `grep -q` (SIGPIPE under pipefail, see kafka.sh).
+  is_running "$pf" && grep -q -- "$2" <<<"$(tr '\0' ' ' <"/proc/$(<"$pf")/cmdline" 2>/dev/null)"
 }
 alive_bearerbox() { alive bearerbox "bearerbox.*$CONF"; }
 alive_smsbox() { alive smsbox "smsbox.*$CONF" || adopt_smsbox; }
@@ -87,7 +88,7 @@ start_fakesmsc() {
   echo $! >"$RD/fakesmsc.pid"
   log "started fakesmsc (pid $!, log $SENT_LOG, MO input $FIFO)"
   local deadline=$((SECONDS + START_TIMEOUT))
-  until admin_status | grep -q "fake.*online"; do
+  until grep -q "fake.*online" <<<"$(admin_status)"; do
     alive_fakesmsc || die "fakesmsc exited; see $SENT_LOG"
     ((SECONDS < deadline)) || die "fake SMS centre not online after ${START_TIMEOUT}s"
     sleep 0.2

@@ -32,7 +32,8 @@ wait_port() {
 # other threads still hold its sockets, so every thread is checked.
 pid_alive() {
   kill -0 "$1" 2>/dev/null || return 1
-  cat /proc/"$1"/task/*/status 2>/dev/null | grep '^State:' | grep -qv 'zombie'
+  # No pipe into `grep -q` (SIGPIPE under pipefail): the states are read first.
+  grep -qv 'zombie' <<<"$(grep -h '^State:' /proc/"$1"/task/*/status 2>/dev/null)"
 }
 
 # is_running PIDFILE — true when the pid file names a live process.
