@@ -91,7 +91,7 @@ class EventConsumer:
         self._retry_wait = retry_wait
         self._pending: dict[TopicPartition, int] = {}
         self._lag_reported: set[TopicPartition] = set()
-        self._make_kafka = lambda: AIOKafkaConsumer(
+        self._kafka_config = dict(
             bootstrap_servers=bootstrap,
             group_id=subscription.group,
             enable_auto_commit=False,
@@ -101,17 +101,13 @@ class EventConsumer:
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
         )
-        self._kafka = self._make_kafka()
-        self._spent = False  # started once: a new run needs a new client
         self.started = asyncio.Event()
         self.processed = 0  # records taken to their end, whatever the outcome (tests wait on it)
 
     async def run(self) -> None:
         # A stopped AIOKafkaConsumer cannot start again, and the supervisor calls run() again after a
-        # crash (e.g. the database away): every run gets a fresh one, resuming from the committed offsets.
-        if self._spent:
-            self._kafka, self._pending = self._make_kafka(), {}
-        self._spent = True
+        # crash (e.g. the database away): every run has its own, resuming from the committed offsets.
+        self._kafka, self._pending = AIOKafkaConsumer(**self._kafka_config), {}
         try:
             await self._kafka.start()
             self._kafka.subscribe(self.subscription.topics, listener=_CommitOnRevoke(self))
