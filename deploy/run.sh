@@ -2,6 +2,12 @@
 # The README's run command: the whole system on SQLite, with Kafka and Kannel+fakesmsc, on this machine.
 # usage: deploy/run.sh [stop]     Ctrl-C stops everything it started.
 set -euo pipefail
+# A shell started in the background by a non-interactive parent (nohup, `&`, CI runners) inherits SIGINT
+# as ignored, and bash cannot trap a signal ignored on entry: start again with it restored, so Ctrl-C
+# (forwarded by a supervisor, or typed after `fg`) still stops everything.
+if [[ -z ${BORDER_RUN_SIGNALS_RESET:-} ]]; then
+  BORDER_RUN_SIGNALS_RESET=1 exec env --default-signal=INT,TERM bash "${BASH_SOURCE[0]}" "$@"
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -1,4 +1,8 @@
-"""The run command brings the system up on SQLite: every /readyz answers 200, and Ctrl-C stops it."""
+"""The run command brings the system up on SQLite: every /readyz answers 200, and Ctrl-C or SIGTERM stops it.
+
+The suite may itself run in the background with SIGINT ignored (nohup, `&`, CI runners), which its
+children inherit: the run command must stop on Ctrl-C all the same.
+"""
 
 import os
 import signal
@@ -28,7 +32,8 @@ def _port_open(port: int) -> bool:
         return False
 
 
-def test_run_command_brings_every_service_up_and_stops_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_run_command_brings_every_service_up_and_stops_on_a_signal(tmp_path, stop_signal):
     taken = [name for name, port in PORTS.items() if _port_open(port)]
     if taken:
         pytest.skip(f"ports of {taken} are in use: a local run is already up")
@@ -40,6 +45,8 @@ def test_run_command_brings_every_service_up_and_stops_on_ctrl_c(tmp_path):
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env={**os.environ, "CLOCK_SPEED": "60"},
+        # As a background shell would start it, whatever launched this suite.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline = time.monotonic() + 240
@@ -59,11 +66,12 @@ def test_run_command_brings_every_service_up_and_stops_on_ctrl_c(tmp_path):
         assert "http://127.0.0.1:8001/tablet/" in output
         assert "checkpoint.poipet" in output, "the demo users are printed"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
     assert proc.returncode == 0
-    assert not any(_port_open(port) for port in PORTS.values()), "a service outlived Ctrl-C"
+    assert "stopping" in (tmp_path / "run.log").read_text()
+    assert not any(_port_open(port) for port in PORTS.values()), f"a service outlived {stop_signal.name}"
