@@ -21,6 +21,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import IllegalStateError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +31,7 @@ from shared import metrics
 from shared.codec import Envelope, PoisonMessage, decode
 from shared.events import Event
 from shared.inbox import claim, claim_many
+from shared.liveness import progressed
 from shared.logging import correlation_id_var, event_id_var
 from shared.topics import dlq
 
@@ -120,11 +122,20 @@ class EventConsumer:
                         self.processed += len(records)
                         self._pending[tp] = records[-1].offset + 1
                     await self.commit()
+                if batches:
+                    progressed()
                 await self.record_lag()
         finally:
-            async with self.lock:
-                await self.commit()
-            await self._kafka.stop()
+            try:
+                async with self.lock:
+                    await self.commit()
+            except Exception as exc:
+                # Uncommitted records are redelivered and skipped by the inbox: losing this commit is safe.
+                log.warning("final commit failed", extra={"error": type(exc).__name__})
+            finally:
+                # Always leave the group: a client left running stays a member, heartbeats, and keeps its
+                # partitions from the next run (for up to max.poll.interval.ms) while nobody reads them.
+                await self._kafka.stop()
 
     async def record_lag(self) -> None:
         """Set the lag gauge of every assigned partition whose end the broker has told us."""
@@ -144,6 +155,28 @@ class EventConsumer:
             except (IllegalStateError, TimeoutError):
                 continue  # revoked meanwhile, or its position is being reset: the next round sets it
             metrics.CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(end - position, 0))
+
+    async def waiting(self) -> int:
+        """Records the group has not committed yet, over every partition of its topics (the watchdog's
+        probe). Asked of the broker, not of this client: a client that lost its partitions knows nothing."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._kafka_config["bootstrap_servers"])
+        ends = AIOKafkaConsumer(bootstrap_servers=self._kafka_config["bootstrap_servers"])
+        await admin.start()
+        try:
+            await ends.start()
+            topics = await admin.describe_topics(self.subscription.topics)
+            partitions = [TopicPartition(t["topic"], p["partition"]) for t in topics for p in t["partitions"]]
+            committed = await admin.list_consumer_group_offsets(self.subscription.group)
+            end, begin = await ends.end_offsets(partitions), await ends.beginning_offsets(partitions)
+        finally:
+            await ends.stop()
+            await admin.close()
+        lag = 0
+        for tp in partitions:
+            done = committed.get(tp)
+            start = done.offset if done is not None and done.offset >= 0 else begin[tp]
+            lag += max(end[tp] - start, 0)
+        return lag
 
     def forget_lag(self, partitions) -> None:
         """A partition handed to another instance is no longer this one's to report."""

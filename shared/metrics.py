@@ -34,6 +34,16 @@ CONSUMER_LAG = Gauge(
     "Records between a partition's end and this consumer's position",
     ["consumer", "topic", "partition"],
 )
+LOOP_STALLED = Gauge(
+    "border_loop_stalled",
+    "1 while a background loop has work waiting and has made no progress (see shared/liveness.py)",
+    ["service", "loop"],
+)
+LOOP_REPLACED = Counter(
+    "border_loop_replaced_total",
+    "Background loops cancelled and started again as stalled",
+    ["service", "loop"],
+)
 REGISTRATIONS = Counter(
     "border_registrations_total", "Returnees registered, by checkpoint and policy", ["checkpoint", "policy"]
 )

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from shared import metrics
 from shared.codec import encode
 from shared.events import Event
+from shared.liveness import progressed
 from shared.logging import correlation_id_var
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class OutboxRelay:
             try:
                 sent = await self.publish_batch()
                 self.ready.set()
+                progressed()
                 backoff = 0.2
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
@@ -210,6 +212,9 @@ class OutboxRelay:
         cutoff = datetime.now(UTC) - self._keep_sent
         async with self._sessions.begin() as session:
             await session.execute(delete(outbox).where(outbox.c.published_at < cutoff))
+
+    async def waiting(self) -> int:
+        return (await self.backlog())[0]
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Unpublished rows and when the oldest of them was written (for the backlog gauges)."""

@@ -24,6 +24,7 @@ from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
 from shared.consumer import EventConsumer, Subscription
 from shared.db import make_engine, make_sessionmaker
+from shared.liveness import Loop, Waiting, Watchdog
 from shared.logging import CorrelationMiddleware, configure_logging
 from shared.metrics import HttpMetricsMiddleware, Refresher
 from shared.outbox import TOPIC_PREFIX, OutboxRelay
@@ -43,11 +44,13 @@ class Runtime:
     relay: OutboxRelay
     clock: Clock = field(default_factory=Clock)
     consumers: list[EventConsumer] = field(default_factory=list)
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    # Every supervised background loop: the relay first, then the consumers and the service's own.
+    loops: list[Loop] = field(default_factory=list)
+    watchdog: asyncio.Task | None = None
     # Run by /metrics before it answers: each reads some current state into gauges.
     metric_refreshers: list[Refresher] = field(default_factory=list)
 
-    _consumer_tasks: dict[EventConsumer, asyncio.Task] = field(default_factory=dict)
+    _consumer_loops: dict[EventConsumer, Loop] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -66,11 +69,16 @@ class Runtime:
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
         )
-        task = asyncio.create_task(_supervise(subscription.group, consumer.run))
         self.consumers.append(consumer)
-        self.tasks.append(task)
-        self._consumer_tasks[consumer] = task
+        self._consumer_loops[consumer] = self.start_loop(subscription.group, consumer.run, consumer.waiting)
         return consumer
+
+    def start_loop(self, name: str, run: Callable[[], Awaitable[None]], waiting: Waiting = None) -> Loop:
+        """Run `run` supervised: started again after a crash, replaced when it stalls with work waiting."""
+        loop = Loop(name, run, waiting, service=self.settings.service_name)
+        loop.start()
+        self.loops.append(loop)
+        return loop
 
     async def restart_group(self, group: str, reset: Callable[[], Awaitable[None]]) -> None:
         """Stop the consumers of `group` (each commits what it finished), run `reset`, start them afresh.
@@ -80,12 +88,10 @@ class Runtime:
         old = [c for c in self.consumers if c.subscription.group == group]
         if not old:
             raise LookupError(f"no consumer of group {group} runs here")
-        tasks = [self._consumer_tasks.pop(c) for c in old]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        loops = [self._consumer_loops.pop(c) for c in old]
+        await asyncio.gather(*(loop.stop() for loop in loops))
         self.consumers = [c for c in self.consumers if c not in old]
-        self.tasks = [t for t in self.tasks if t not in tasks]
+        self.loops = [loop for loop in self.loops if loop not in loops]
         await reset()
         for consumer in old:
             self.start_consumer(consumer.subscription)
@@ -102,26 +108,11 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-async def _supervise(name: str, run: Callable[[], object]) -> None:
-    """Keep a background loop alive: after a crash it starts again (uncommitted work is redelivered)."""
-    delay = 0.5
-    while True:
-        try:
-            await run()
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error(
-                "background task crashed, restarting", extra={"task": name, "error": type(exc).__name__}
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10)
-
-
 SubscriptionsFactory = Callable[["Runtime"], Sequence[Subscription]]
-# Extra loops a service runs beside its consumers, as (name, coroutine function) pairs; each is supervised.
-BackgroundFactory = Callable[["Runtime"], Sequence[tuple[str, Callable[[], Awaitable[None]]]]]
+# Extra loops a service runs beside its consumers, as (name, coroutine function) pairs, or triples whose
+# third item tells how much work waits for the loop (see shared/liveness.py); each is supervised.
+Background = tuple[str, Callable[[], Awaitable[None]]] | tuple[str, Callable[[], Awaitable[None]], Waiting]
+BackgroundFactory = Callable[["Runtime"], Sequence[Background]]
 
 
 async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsFactory) -> Runtime:
@@ -136,7 +127,9 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
     rt = Runtime(
         settings, engine, sessions, producer, relay, Clock(settings.clock_speed, settings.clock_epoch)
     )
-    rt.tasks.append(asyncio.create_task(_supervise("outbox-relay", relay.run)))
+    rt.start_loop("outbox-relay", relay.run, relay.waiting)
+    watchdog = Watchdog(lambda: rt.loops, stall_seconds=settings.loop_stall_seconds)
+    rt.watchdog = asyncio.create_task(watchdog.run())
     rt.metric_refreshers.append(partial(_refresh_outbox, rt))
     if settings.consumer_enabled:
         for sub in subscriptions(rt):
@@ -162,7 +155,8 @@ async def _refresh_outbox(rt: Runtime) -> None:
 
 async def stop_runtime(rt: Runtime) -> None:
     # Cancel again while anything is left: a task can swallow one cancellation (and must not hang shutdown).
-    pending = set(rt.tasks)
+    tasks = [rt.watchdog] if rt.watchdog else []
+    pending = {*tasks, *(loop.task for loop in rt.loops if loop.task)}
     for _ in range(10):
         for task in pending:
             task.cancel()
@@ -190,10 +184,13 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@health.get("/readyz", responses={503: {"description": "The database or the broker does not answer"}})
+@health.get(
+    "/readyz",
+    responses={503: {"description": "The database or the broker does not answer, or a loop is stalled"}},
+)
 async def readyz(rt: RuntimeDep) -> Response:
-    """Ready when the database answers and the broker serves metadata."""
-    checks = {}
+    """Ready when the database answers, the broker serves metadata and no background loop is stalled."""
+    checks = {f"loop:{loop.name}": "stalled" for loop in rt.loops if loop.stalled}
     try:
         async with rt.engine.connect() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
@@ -237,8 +234,8 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
         app.state.runtime = rt = await start_runtime(settings, subscriptions)
-        for name, run in background(rt):
-            rt.tasks.append(asyncio.create_task(_supervise(name, run)))
+        for name, run, *waiting in background(rt):
+            rt.start_loop(name, run, *waiting)
         rt.metric_refreshers.extend(refreshers(rt))
         log.info("service started")
         try:

@@ -37,6 +37,11 @@ class ServiceSettings(BaseSettings):
     # A consumer silent this long is dropped from its group and its partitions go to the other instances.
     consumer_session_timeout_ms: int = 10000
     consumer_heartbeat_interval_ms: int = 3000
+    # A background loop with work waiting and no progress for this long is reported and replaced; it must
+    # be longer than the interval of every timer loop (scheduler, scanner, auto-dispatch).
+    loop_stall_seconds: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("LOOP_STALL_SECONDS", "loop_stall_seconds")
+    )
     # The demo clock: every service of a deployment gets the same epoch and speed.
     clock_speed: float = Field(1.0, validation_alias=AliasChoices("CLOCK_SPEED", "clock_speed"))
     clock_epoch: datetime | None = Field(None, validation_alias=AliasChoices("CLOCK_EPOCH", "clock_epoch"))

@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         async def scanner() -> None:
             await run_scanner(rt.sessions, settings=settings, clock=rt.clock, source=rt.source)
 
-        return [("delivery-worker", worker.run), ("followup-scanner", scanner)]
+        return [("delivery-worker", worker.run, worker.waiting), ("followup-scanner", scanner)]
 
     app = create_service_app(
         settings,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import httpx
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify.domain import (
@@ -33,6 +33,7 @@ from services.notify.settings import Settings
 from shared.clock import Clock
 from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue
 from shared.gazetteer import load_gazetteer
+from shared.liveness import progressed
 from shared.logging import correlation_id_var
 from shared.outbox import enqueue
 
@@ -161,11 +162,21 @@ class DeliveryWorker:
                 jobs = await self.claim()
                 if jobs:
                     await self.send_all(jobs, kannel, webhooks)
+                progressed()
+                if jobs:
                     continue
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancellation
                     async with asyncio.timeout(self.settings.delivery_poll_seconds):
                         await self.wake.wait()
+
+    async def waiting(self) -> int:
+        """Deliveries due now (the watchdog's probe)."""
+        async with self.sessions() as session:
+            due = select(func.count()).where(
+                Delivery.state == "queued", Delivery.next_attempt_at <= self.clock.now()
+            )
+            return (await session.execute(due)).scalar_one()
 
     async def recover(self, *, kannel_idle: bool) -> None:
         """Rows a dead process (or a lost answer) left in `sending` past their lease: send them again,
@@ -382,4 +393,5 @@ async def scan_followups(
 async def run_scanner(sessions, *, settings: Settings, clock: Clock, source: str) -> None:
     while True:
         await scan_followups(sessions, settings=settings, now=clock.now(), source=source)
+        progressed()
         await asyncio.sleep(settings.scan_interval_seconds)

@@ -17,6 +17,7 @@ from shared import metrics
 from shared.cli import service_cli
 from shared.clock import Clock
 from shared.db import make_engine, make_sessionmaker
+from shared.liveness import progressed
 from shared.migrations import upgrade
 from shared.service import Runtime, create_service_app
 
@@ -32,6 +33,7 @@ async def run_scheduler(rt: Runtime) -> None:
     while True:
         await handlers.release_due(rt)
         await handlers.place_waiting(rt)
+        progressed()
         await asyncio.sleep(rt.settings.scheduler_seconds)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from services.transport import handlers
 from services.transport.models import Manifest, Transfer
+from shared.liveness import progressed
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ async def run_forever(rt: Runtime, *, max_wait: timedelta, interval: float) -> N
     while True:
         try:
             await run_round(rt, max_wait=max_wait)
+            progressed()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

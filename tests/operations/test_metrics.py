@@ -136,7 +136,7 @@ DLR: 3 queued, using internal storage
 async def test_outbox_gauges_show_a_stalled_relay(stack):
     quarantine = await stack.start("quarantine")
     rt = quarantine.runtime
-    relay = rt.tasks[0]  # start_runtime starts the relay first
+    relay = rt.loops[0].task  # start_runtime starts the relay first
     relay.cancel()
     await asyncio.gather(relay, return_exceptions=True)
     async with rt.sessions.begin() as session:
