@@ -121,9 +121,8 @@ class EventConsumer:
                         await self.process_batch(records)
                         self.processed += len(records)
                         self._pending[tp] = records[-1].offset + 1
+                        progressed()
                     await self.commit()
-                if batches:
-                    progressed()
                 await self.record_lag()
         finally:
             try:

@@ -245,6 +245,7 @@ class DeliveryWorker:
                     result = await webhooks.send(
                         url=job.url, secret=job.secret, message_id=job.id, payload=job.payload
                     )
+            progressed()  # per send: a slow gateway is slow, not stuck
             log.info(
                 "alert handed to gateway",
                 extra={"delivery_id": str(job.id), "channel": job.channel, "outcome": result.outcome.value},

@@ -71,6 +71,8 @@ def test_run_command_brings_every_service_up_and_stops_on_a_signal(tmp_path, sto
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            # The services run in sessions of their own: killing the run command's group leaves them up.
+            subprocess.run(["bash", "deploy/run.sh", "stop"], cwd=ROOT, capture_output=True, timeout=120)
             raise
     assert proc.returncode == 0
     assert "stopping" in (tmp_path / "run.log").read_text()
