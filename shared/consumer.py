@@ -132,8 +132,8 @@ class EventConsumer:
                 # Uncommitted records are redelivered and skipped by the inbox: losing this commit is safe.
                 log.warning("final commit failed", extra={"error": type(exc).__name__})
             finally:
-                # Always leave the group: a client left running stays a member, heartbeats, and keeps its
-                # partitions from the next run (for up to max.poll.interval.ms) while nobody reads them.
+                # Always stop the client, even when that commit failed: the next run makes its own, and an
+                # unstopped one would keep its connections and background tasks for nothing.
                 await self._kafka.stop()
 
     async def record_lag(self) -> None:

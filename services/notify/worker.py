@@ -160,10 +160,9 @@ class DeliveryWorker:
                     await self.recover(kannel_idle=await kannel.idle())
                     next_recovery = tick + RECOVERY_INTERVAL
                 jobs = await self.claim()
+                progressed()  # a round done; each send reports too (send_all)
                 if jobs:
                     await self.send_all(jobs, kannel, webhooks)
-                progressed()
-                if jobs:
                     continue
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancellation
