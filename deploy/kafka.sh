@@ -85,7 +85,8 @@ start() {
   for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
     tries=0
     while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-      ((++tries < 50)) || die "127.0.0.1:$port is already in use by another process"
+      ((++tries < 50)) || die "127.0.0.1:$port is already in use by another process:" \
+        "$(ss -ltnpH "sport = :$port" 2>/dev/null || echo '(ss not installed)')"
       sleep 0.2
     done
   done

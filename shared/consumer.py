@@ -132,8 +132,9 @@ class EventConsumer:
                 # Uncommitted records are redelivered and skipped by the inbox: losing this commit is safe.
                 log.warning("final commit failed", extra={"error": type(exc).__name__})
             finally:
-                # Always stop the client, even when that commit failed: the next run makes its own, and an
-                # unstopped one would keep its connections and background tasks for nothing.
+                # Always stop the client, even when that commit failed. An unstopped one stays a member of
+                # the group: it heartbeats, never polls, and keeps its partitions from the next run until
+                # max.poll.interval.ms (tests/faults/test_consumer_restart.py shows it).
                 await self._kafka.stop()
 
     async def record_lag(self) -> None:

@@ -23,10 +23,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on now and that this process has not handed out before.
+
+    bind(0) can give a just-closed port again: without the memory, two parts of one stack chosen before
+    either starts (the fault test's PostgreSQL and Kafka) can be given the same port.
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def port_answers(port: int) -> bool:

@@ -7,7 +7,10 @@ never consumed again.
 
 import asyncio
 
+import pytest
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
 
 from shared.consumer import EventConsumer, Subscription
 from shared.outbox import OutboxRelay
@@ -52,3 +55,68 @@ async def test_a_consumer_runs_again_after_its_loop_ended(infra, db, producer, u
         for task in [*runs, relay_task]:
             task.cancel()
         await asyncio.gather(*runs, relay_task, return_exceptions=True)
+
+
+class _FinalCommitFails(EventConsumer):
+    """Its next commit raises, as one does when the broker or the group is in trouble at that moment."""
+
+    fail_next_commit = False
+
+    async def commit(self) -> None:
+        if self.fail_next_commit:
+            self.fail_next_commit = False
+            raise KafkaConnectionError("the broker went away during the commit")
+        await super().commit()
+
+
+async def test_a_run_whose_last_commit_fails_leaves_the_group(infra, db, producer, unique):
+    """A run that crashes (the database away) and then cannot commit on its way out must still leave the
+    group. Before the fix it skipped `stop()`: its client lived on as a member that heartbeats and never
+    polls, kept its share of the partitions from the next run until max.poll.interval.ms (5 min), and
+    those partitions' alerts were never sent, with nothing logged: the shape of notify's stall at seed
+    352893 (a fault run no longer reproduces that stall, so the link is inferred, not shown)."""
+    topic = unique("zombie").replace("_", ".")
+    await ensure_topics(infra.kafka, [TopicSpec(topic, 4), TopicSpec(dlq(topic), 1)])
+    crashed = False
+
+    async def handle(session, event: ProbeHappened, _envelope):
+        nonlocal crashed
+        if not crashed:
+            crashed = True
+            consumer.fail_next_commit = True
+            raise OperationalError("SELECT 1", None, ConnectionRefusedError("database away"))
+        await session.execute(insert(seen).values(id=str(event.returnee_id)))
+
+    consumer = _FinalCommitFails(
+        Subscription(unique("group"), {ProbeHappened: handle}, topics=[topic]),
+        bootstrap=infra.kafka,
+        sessions=db,
+        producer=producer,
+        max_attempts=1,  # the first event fails once, for good
+    )
+    relay_task = asyncio.create_task(OutboxRelay(db, producer, poll_seconds=0.2).run())
+    first = asyncio.create_task(consumer.run())
+    second = None
+    try:
+        await write_thing(db, topic, "crashes the first run")
+        # The database's error, or (before the fix) the commit's, which replaced it.
+        with pytest.raises((OperationalError, KafkaConnectionError)):
+            await asyncio.wait_for(first, timeout=30)
+        assert not consumer.fail_next_commit, "the failing commit was not reached"
+
+        second = asyncio.create_task(consumer.run())  # what the supervisor does next
+        for n in range(12):  # keyed by random ids: every one of the 4 partitions gets some
+            await write_thing(db, topic, f"after {n}")
+
+        async def all_handled() -> bool:
+            if second.done():
+                second.result()
+            return await count(db, seen) == 13
+
+        # A rebalance that waits for nobody takes a few seconds; a zombie member would hold on for 300.
+        await wait_until(all_handled, timeout=45, what="every partition to be read after the restart")
+    finally:
+        for task in (first, second, relay_task):
+            if task:
+                task.cancel()
+        await asyncio.gather(*(t for t in (first, second, relay_task) if t), return_exceptions=True)

@@ -48,11 +48,11 @@ from tests.faults.harness import (
     Kannel,
     Postgres,
     Services,
-    free_port,
     policy_rules,
     reap_leftovers,
 )
 from tests.infra.kannel_log import read_sent
+from tests.web import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
