@@ -204,6 +204,7 @@ class EventConsumer:
                 )
         for item in work:
             await self.process(*item)
+            progressed()
 
     async def _accept(self, record: ConsumerRecord) -> Work | None:
         """Decode a record and find its handler; a poison record is dead-lettered, a foreign type skipped."""
@@ -233,6 +234,9 @@ class EventConsumer:
                 correlation_id_var.set(envelope.correlation_id)
                 with metrics.HANDLER_SECONDS.labels(group).time():
                     await handler(session, event, envelope)
+                # Per event, not per batch: a long batch that moves is slow, not stuck, and replacing it
+                # would roll it back to begin again (tests/faults/test_consumer_restart.py).
+                progressed()
                 outcomes.append((envelope.type, "handled"))
         for event_type, outcome in outcomes:
             metrics.EVENTS_CONSUMED.labels(group, event_type, outcome).inc()

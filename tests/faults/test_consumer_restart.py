@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
 from shared.consumer import EventConsumer, Subscription
+from shared.liveness import Loop, Watchdog
 from shared.outbox import OutboxRelay
 from shared.topics import TopicSpec, dlq, ensure_topics
 from tests.conftest import wait_until
@@ -120,3 +121,44 @@ async def test_a_run_whose_last_commit_fails_leaves_the_group(infra, db, produce
             if task:
                 task.cancel()
         await asyncio.gather(*(t for t in (first, second, relay_task) if t), return_exceptions=True)
+
+
+async def test_a_batch_slower_than_the_stall_time_is_slow_not_stuck(infra, db, producer, unique):
+    """Each event quick, the batch as a whole longer than the stall time: the watchdog must leave it be.
+
+    Found by the fault test at seed 352893: under load a batch of notify's hand-overs took over 20 s, the
+    watchdog (which heard from consumers once per batch) took it for stuck and replaced the loop, the
+    batch rolled back and began again, and was replaced again: a livelock with the backlog never drained.
+    """
+    topic = unique("slow").replace("_", ".")
+    await ensure_topics(infra.kafka, [TopicSpec(topic, 1), TopicSpec(dlq(topic), 1)])
+
+    async def handle(session, event: ProbeHappened, _envelope):
+        await asyncio.sleep(0.25)  # a handler's few round trips on a busy database
+        await session.execute(insert(seen).values(id=str(event.returnee_id)))
+
+    consumer = EventConsumer(
+        Subscription(unique("group"), {ProbeHappened: handle}, topics=[topic]),
+        bootstrap=infra.kafka,
+        sessions=db,
+        producer=producer,
+    )
+    relay = OutboxRelay(db, producer, poll_seconds=0.2)
+    for n in range(12):  # 3 s of handling in one poll, against a stall time of 1 s
+        await write_thing(db, topic, f"event {n}")
+    while await relay.publish_batch():  # all on the topic first, so the first poll takes them all
+        pass
+    loop = Loop("slow-consumer", consumer.run, consumer.waiting, service="test")
+    watchdog = asyncio.create_task(Watchdog(lambda: [loop], stall_seconds=1.0).run())
+    loop.start()
+    try:
+        await wait_until(lambda: _at_least(db, 12), timeout=30, what="the whole batch to commit")
+        assert loop.replaced == 0, "a batch that moved was taken for a stuck one"
+    finally:
+        watchdog.cancel()
+        await loop.stop()
+        await asyncio.gather(watchdog, return_exceptions=True)
+
+
+async def _at_least(sessions, n: int) -> bool:
+    return await count(sessions, seen) >= n
