@@ -1,7 +1,9 @@
 """A real socket and a real browser, for the tests that need them: Kannel calling back, pages in Chromium."""
 
 import asyncio
+import os
 import socket
+import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -9,7 +11,14 @@ import uvicorn
 
 from tests.conftest import wait_until
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# The docs' pictures are refreshed on purpose (UPDATE_SCREENSHOTS=1 make test); a plain run leaves the tree
+# as it found it.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "border-screenshots"
+)
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright's own browser download cannot reach its host here
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
 # Without the background-networking flags Chromium keeps calling home, and a closed network refuses it.
