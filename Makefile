@@ -1,10 +1,13 @@
-.PHONY: run test install lint fmt bench stop
+.PHONY: run test test-fast install lint fmt bench stop
 
 run:        ## the whole system on SQLite, with Kafka and Kannel; Ctrl-C stops everything
 	bash deploy/run.sh
 
 test:       ## install, start Kafka/PostgreSQL/Kannel, run the whole suite
 	bash deploy/test.sh $(ARGS)
+
+test-fast:  ## the tests that need no broker and no database server, in about a minute
+	bash deploy/install.sh --test && .venv/bin/python -m pytest -m "not broker and not slow" $(ARGS)
 
 install:
 	bash deploy/install.sh --test

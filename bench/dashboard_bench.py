@@ -38,7 +38,7 @@ from shared.auth import Grant, issue_token  # noqa: E402
 from shared.clock import CAMBODIA  # noqa: E402
 from shared.codec import encode  # noqa: E402
 from shared.consumer import EventConsumer, Subscription  # noqa: E402
-from shared.db import make_engine, make_sessionmaker  # noqa: E402
+from shared.db import make_engine  # noqa: E402
 from shared.events.intake import ReturneeRegistered, Screening  # noqa: E402
 from shared.events.quarantine import QuarantineCompleted, QuarantineStarted  # noqa: E402
 from shared.events.transport import HandedOver, ManifestDispatched, Passenger  # noqa: E402
@@ -46,6 +46,7 @@ from shared.gazetteer import load_gazetteer  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from shared.settings import DEV_JWT_KEY  # noqa: E402
 from shared.topics import TOPICS, all_specs, ensure_topics  # noqa: E402
+from shared.unit_of_work import Deps  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks" / "dashboard.md"
 DAYS = 120  # arrivals spread over the last 120 days
@@ -261,10 +262,10 @@ async def catch_up(url: str, prefix: str, returnees: int, members: int) -> tuple
                 await producer.send(prefix + event.topic, value=message.value, key=key, headers=headers)
             )
         await asyncio.gather(*futures)
-        subscription = Subscription(
-            f"bench-{uuid.uuid4().hex[:8]}", handlers(), [prefix + t.name for t in TOPICS]
-        )
-        sessions = make_sessionmaker(engine)
+        deps = Deps.of(Settings(database_url=url, environment="test"), engine)
+        on = {cls: deps.handler(use_case) for cls, use_case in handlers().items()}
+        subscription = Subscription(f"bench-{uuid.uuid4().hex[:8]}", on, [prefix + t.name for t in TOPICS])
+        sessions = deps.sessions
         consumers = [
             EventConsumer(subscription, bootstrap=bootstrap, sessions=sessions, producer=producer)
             for _ in range(members)

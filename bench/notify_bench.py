@@ -91,44 +91,40 @@ async def _drop(admin_url: str, name: str) -> None:
     await engine.dispose()
 
 
-async def _seed(rt, n: int) -> list[tuple[uuid.UUID, str]]:
+async def _seed(uow, *, n: int) -> list[tuple[uuid.UUID, str]]:
     """n returnees from n communes, each commune with its chief: (returnee id, village code)."""
     gaz = load_gazetteer()
     communes = [c for p in gaz.provinces() for d in gaz.districts_of(p.code) for c in gaz.communes_of(d.code)]
     people = []
-    async with rt.sessions.begin() as session:
-        for i in range(n):
-            commune = communes[i % len(communes)]
-            village = gaz.villages_of(commune.code)[0]
-            chief = ContactIn(name="Chief", phone=f"+8551299{i:05d}", language="km")
-            await save_contact(session, area_code=commune.code, data=chief, now=rt.clock.now())
-            returnee = Returnee(
-                id=uuid.uuid4(),
-                name_km="សុខ ដារ៉ា",
-                name_latin="Sok Dara",
-                sex="F",
-                age_years=30,
-                village_code=village.code,
-                policy="home",
-            )
-            session.add(returnee)
-            people.append((returnee.id, village.code))
+    for i in range(n):
+        commune = communes[i % len(communes)]
+        village = gaz.villages_of(commune.code)[0]
+        chief = ContactIn(name="Chief", phone=f"+8551299{i:05d}", language="km")
+        await save_contact(uow, area_code=commune.code, data=chief)
+        returnee = Returnee(
+            id=uuid.uuid4(),
+            name_km="សុខ ដារ៉ា",
+            name_latin="Sok Dara",
+            sex="F",
+            age_years=30,
+            village_code=village.code,
+            policy="home",
+        )
+        uow.session.add(returnee)
+        people.append((returnee.id, village.code))
     return people
 
 
-async def _queue_alerts(rt, people: list[tuple[uuid.UUID, str]]) -> None:
+async def _queue_alerts(uow, *, people: list[tuple[uuid.UUID, str]]) -> None:
     """What the consumer does for a dispatch: one alert per passenger, here all in one transaction."""
-    now = rt.clock.now()
-    async with rt.sessions.begin() as session:
-        for returnee_id, village_code in people:
-            await alert_dispatched(
-                session,
-                returnee_id=returnee_id,
-                village_code=village_code,
-                manifest_id=uuid.uuid4(),
-                expected_arrival=now + timedelta(hours=4),
-                now=now,
-            )
+    for returnee_id, village_code in people:
+        await alert_dispatched(
+            uow,
+            returnee_id=returnee_id,
+            village_code=village_code,
+            manifest_id=uuid.uuid4(),
+            expected_arrival=uow.now() + timedelta(hours=4),
+        )
 
 
 async def notify_rate(n: int, *, dlr: bool, concurrency: int, admin_url: str, timeout: float) -> float:
@@ -156,8 +152,8 @@ async def notify_rate(n: int, *, dlr: bool, concurrency: int, admin_url: str, ti
         rt = app.state.runtime
         target = "delivered" if dlr else "sent"
         try:
-            people = await _seed(rt, n)
-            await _queue_alerts(rt, people)
+            people = await rt.deps.run(_seed, n=n)
+            await rt.deps.run(_queue_alerts, people=people)
             start = time.perf_counter()  # from the commit of the queued alerts
             while True:
                 async with rt.sessions() as session:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
@@ -18,20 +17,6 @@ class ErrorOut(BaseModel):
     """The body of an error answer."""
 
     detail: str
-
-
-class FieldProblem(BaseModel):
-    """One entry of a 422 in FastAPI's shape: where the bad value is, and what is wrong with it."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class RuleErrorOut(BaseModel):
-    """A 422 that either FastAPI's validation or a business rule of the service answered."""
-
-    detail: list[FieldProblem] | list[str] | str
 
 
 _WHY = {
@@ -46,11 +31,6 @@ _WHY = {
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` of a route: the error statuses it really answers, each with an `ErrorOut` body."""
     return {code: {"model": ErrorOut, "description": _WHY[code]} for code in codes}
-
-
-def invalid(*loc: str | int, msg: str) -> RequestValidationError:
-    """A 422 in FastAPI's shape naming the field at `loc`: `invalid("path", "area_code", msg="...")`."""
-    return RequestValidationError([{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def _requires_role(dependant) -> bool:

@@ -8,7 +8,7 @@ the read or change, and serves it to the national administrator with `audit_rout
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, field_validator
 from sqlalchemy import (
     JSON,
@@ -23,10 +23,10 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.api_errors import invalid
 from shared.auth import Principal, Role, require
+from shared.errors import Invalid
+from shared.unit_of_work import DepsDep, Origin, UnitOfWork
 
 _metadata = MetaData()
 
@@ -68,24 +68,6 @@ def drop_audit_table() -> None:
     audit_log.drop(op.get_bind())
 
 
-def _where_from(request: Request | None) -> dict:
-    """Route template, client address and user agent of the request, if there is one (not the CLI)."""
-    if request is None:
-        return {}
-    route = getattr(request.scope.get("route"), "path", None)
-    return {
-        "route": f"{request.method} {route}" if route else None,
-        "client_ip": request.client.host if request.client else None,
-        "user_agent": request.headers.get("user-agent", "")[:300] or None,
-    }
-
-
-def _now(request: Request | None) -> datetime:
-    """The service's clock when reachable (the demo clock moves time), else real time."""
-    runtime = getattr(request.app.state, "runtime", None) if request is not None else None
-    return runtime.clock.now() if runtime is not None else datetime.now(UTC)
-
-
 def _utc(moment: datetime) -> datetime:
     """Stored and compared in UTC; a time without a zone is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -96,29 +78,25 @@ def _utc_query(name: str, moment: datetime | None) -> datetime | None:
     try:
         return _utc(moment) if moment else None
     except OverflowError as exc:
-        raise invalid("query", name, msg="date out of range") from exc
+        raise Invalid(("query", name), "date out of range") from exc
 
 
 async def record_access(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    action: str,
-    object_type: str,
-    object_id: object | None,
-    request: Request | None = None,
-    at: datetime | None = None,
+    uow: UnitOfWork, *, principal: Principal, action: str, object_type: str, object_id: object | None
 ) -> None:
-    """Add one audit row to the caller's transaction: it commits, or rolls back, with the access."""
-    await session.execute(
+    """Add one audit row to the use case's transaction: it commits, or rolls back, with the access."""
+    origin = uow.origin or Origin()
+    await uow.session.execute(
         insert(audit_log).values(
-            at=_utc(at or _now(request)),
+            at=_utc(uow.now()),
             subject=principal.subject,
             grants=[f"{g.role.value}:{g.scope}" for g in principal.grants],
             action=action,
             object_type=object_type,
             object_id=None if object_id is None else str(object_id),
-            **_where_from(request),
+            route=origin.route,
+            client_ip=origin.client_ip,
+            user_agent=origin.user_agent,
         )
     )
 
@@ -147,17 +125,40 @@ class AuditPage(BaseModel):
     next_before: int | None
 
 
+async def read_trail(
+    uow: UnitOfWork,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    before: int | None,
+    limit: int,
+    **equal: str | None,
+) -> AuditPage:
+    """The trail, newest first, filtered by equality on `equal` (subject, object_id, ...) and time."""
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
+    for name, value in equal.items():
+        if value is not None:
+            query = query.where(audit_log.c[name] == value)
+    if since:
+        query = query.where(audit_log.c.at >= since)
+    if until:
+        query = query.where(audit_log.c.at < until)
+    if before:
+        query = query.where(audit_log.c.id < before)
+    rows = (await uow.session.execute(query)).mappings().all()
+    items = [AuditEntry.model_validate(dict(r)) for r in rows[:limit]]
+    return AuditPage(items=items, next_before=items[-1].id if len(rows) > limit else None)
+
+
 def audit_router() -> APIRouter:
     """`GET /audit`: the trail, newest first, for the national administrator only."""
-    from shared.service import RuntimeDep  # the service frame mounts this router: import it late
-
     router = APIRouter(tags=["audit"])
     # Filters go to the database: no control characters (PostgreSQL refuses NUL), ids within a bigint.
     filter_text = Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
 
     @router.get("/audit", response_model=AuditPage)
     async def read_audit(
-        rt: RuntimeDep,
+        deps: DepsDep,
         _: Annotated[Principal, require(Role.national_admin)],
         subject: Annotated[str | None, filter_text] = None,
         object_id: Annotated[str | None, filter_text] = None,
@@ -172,21 +173,17 @@ def audit_router() -> APIRouter:
     ) -> AuditPage:
         since, until = _utc_query("since", since), _utc_query("until", until)
         if since and until and since > until:
-            raise invalid("query", "since", msg="must not be after until")
-        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit + 1)
-        equal = {"subject": subject, "object_id": object_id, "object_type": object_type, "action": action}
-        for name, value in equal.items():
-            if value is not None:
-                query = query.where(audit_log.c[name] == value)
-        if since:
-            query = query.where(audit_log.c.at >= since)
-        if until:
-            query = query.where(audit_log.c.at < until)
-        if before:
-            query = query.where(audit_log.c.id < before)
-        async with rt.sessions() as session:
-            rows = (await session.execute(query)).mappings().all()
-        items = [AuditEntry.model_validate(dict(r)) for r in rows[:limit]]
-        return AuditPage(items=items, next_before=items[-1].id if len(rows) > limit else None)
+            raise Invalid(("query", "since"), "must not be after until")
+        return await deps.run(
+            read_trail,
+            since=since,
+            until=until,
+            before=before,
+            limit=limit,
+            subject=subject,
+            object_id=object_id,
+            object_type=object_type,
+            action=action,
+        )
 
     return router

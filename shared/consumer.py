@@ -159,10 +159,13 @@ class EventConsumer:
     async def waiting(self) -> int:
         """Records the group has not committed yet, over every partition of its topics (the watchdog's
         probe). Asked of the broker, not of this client: a client that lost its partitions knows nothing."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._kafka_config["bootstrap_servers"])
-        ends = AIOKafkaConsumer(bootstrap_servers=self._kafka_config["bootstrap_servers"])
-        await admin.start()
+        bootstrap = self._kafka_config["bootstrap_servers"]
+        admin, ends = (
+            AIOKafkaAdminClient(bootstrap_servers=bootstrap),
+            AIOKafkaConsumer(bootstrap_servers=bootstrap),
+        )
         try:
+            await admin.start()
             await ends.start()
             topics = await admin.describe_topics(self.subscription.topics)
             partitions = [TopicPartition(t["topic"], p["partition"]) for t in topics for p in t["partitions"]]

@@ -1,7 +1,11 @@
 """Database engines: PostgreSQL in production and tests, SQLite files for the embedded local run."""
 
-from sqlalchemy import event
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, DateTime, TypeDecorator, event, false, or_, true
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.auth import Principal, Role
 
 
 def is_sqlite(url: str) -> bool:
@@ -37,3 +41,31 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def sync_url(url: str) -> str:
     """The same database through a sync driver, for Alembic."""
     return url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC that always comes back aware: SQLite (the local run) drops the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return as_utc(value) if value is not None else None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; one without a zone is taken as UTC (how every service stores time)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def scoped(column: ColumnElement[str], principal: Principal, *roles: Role) -> ColumnElement[bool]:
+    """The rows whose geographic code in `column` lies in the caller's areas for `roles` (by default every
+    geographic role): codes nest (province 12, district 1201, commune 120102, village 12010203), so an
+    area holds the codes it prefixes. The nation sees all; a caller with no such grant sees nothing."""
+    prefixes = principal.geo_prefixes(*roles)
+    if prefixes is None:
+        return true()
+    return or_(*(column.startswith(p) for p in sorted(prefixes))) if prefixes else false()

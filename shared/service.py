@@ -12,6 +12,8 @@ from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -23,12 +25,14 @@ from shared.audit import audit_router
 from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
 from shared.consumer import EventConsumer, Subscription
-from shared.db import make_engine, make_sessionmaker
+from shared.db import make_engine
+from shared.errors import DomainError, Invalid
 from shared.liveness import Loop, Waiting, Watchdog
 from shared.logging import CorrelationMiddleware, configure_logging
 from shared.metrics import HttpMetricsMiddleware, Refresher
-from shared.outbox import TOPIC_PREFIX, OutboxRelay
+from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
+from shared.unit_of_work import Deps
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +43,9 @@ class Runtime:
 
     settings: ServiceSettings
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    deps: Deps  # what routes, consumers, CLIs and loops run use cases with
     producer: AIOKafkaProducer
     relay: OutboxRelay
-    clock: Clock = field(default_factory=Clock)
     consumers: list[EventConsumer] = field(default_factory=list)
     # Every supervised background loop: the relay first, then the consumers and the service's own.
     loops: list[Loop] = field(default_factory=list)
@@ -53,9 +56,17 @@ class Runtime:
     _consumer_loops: dict[EventConsumer, Loop] = field(default_factory=dict)
 
     @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.deps.sessions
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
     def source(self) -> str:
         """The CloudEvents `source` of everything this service publishes."""
-        return f"/border/{self.settings.service_name}"
+        return self.deps.source
 
     def start_consumer(self, subscription: Subscription) -> EventConsumer:
         """Run a consumer for an already prefixed subscription, supervised like every background loop."""
@@ -108,31 +119,31 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-SubscriptionsFactory = Callable[["Runtime"], Sequence[Subscription]]
+SubscriptionsFactory = Callable[[Deps], Sequence[Subscription]]
 # Extra loops a service runs beside its consumers, as (name, coroutine function) pairs, or triples whose
 # third item tells how much work waits for the loop (see shared/liveness.py); each is supervised.
 Background = tuple[str, Callable[[], Awaitable[None]]] | tuple[str, Callable[[], Awaitable[None]], Waiting]
-BackgroundFactory = Callable[["Runtime"], Sequence[Background]]
+BackgroundFactory = Callable[[Deps], Sequence[Background]]
 
 
 async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsFactory) -> Runtime:
     engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    sessions.kw.setdefault("info", {})[TOPIC_PREFIX] = settings.topic_prefix
+    deps = Deps.of(settings, engine)
     producer = make_producer(settings.kafka_bootstrap_servers)
     await producer.start()
     relay = OutboxRelay(
-        sessions, producer, batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds
+        deps.sessions,
+        producer,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
     )
-    rt = Runtime(
-        settings, engine, sessions, producer, relay, Clock(settings.clock_speed, settings.clock_epoch)
-    )
+    rt = Runtime(settings, engine, deps, producer, relay)
     rt.start_loop("outbox-relay", relay.run, relay.waiting)
     watchdog = Watchdog(lambda: rt.loops, stall_seconds=settings.loop_stall_seconds)
     rt.watchdog = asyncio.create_task(watchdog.run())
     rt.metric_refreshers.append(partial(_refresh_outbox, rt))
     if settings.consumer_enabled:
-        for sub in subscriptions(rt):
+        for sub in subscriptions(rt.deps):
             # Groups carry the prefix too: tests (and tenants) sharing a broker never share a consumer group.
             rt.start_consumer(
                 Subscription(
@@ -216,27 +227,38 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+async def _refused(request: Request, exc: Exception) -> Response:
+    """A use case's refusal as its HTTP answer; a rule's 422 in the shape of FastAPI's own."""
+    if isinstance(exc, Invalid):
+        problem = {"loc": list(exc.loc), "msg": exc.message, "type": "value_error"}
+        return await request_validation_exception_handler(request, RequestValidationError([problem]))
+    assert isinstance(exc, DomainError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
     title: str,
     routers: Sequence[APIRouter] = (),
-    subscriptions: SubscriptionsFactory = lambda _rt: (),
-    background: BackgroundFactory = lambda _rt: (),
-    refreshers: Callable[["Runtime"], Sequence[Refresher]] = lambda _rt: (),
+    subscriptions: SubscriptionsFactory = lambda _deps: (),
+    background: BackgroundFactory = lambda _deps: (),
+    refreshers: Callable[[Deps], Sequence[Refresher]] = lambda _deps: (),
 ) -> FastAPI:
     """Build a service's app; nothing connects until the lifespan starts.
 
-    `subscriptions` is called with the started runtime, so handlers can close over its clock and source.
+    The factories are called with the started service's `Deps`, to make handlers and loops that run use
+    cases with it.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, settings.log_level)
         app.state.runtime = rt = await start_runtime(settings, subscriptions)
-        for name, run, *waiting in background(rt):
+        app.state.deps = rt.deps
+        for name, run, *waiting in background(rt.deps):
             rt.start_loop(name, run, *waiting)
-        rt.metric_refreshers.extend(refreshers(rt))
+        rt.metric_refreshers.extend(refreshers(rt.deps))
         log.info("service started")
         try:
             yield
@@ -248,6 +270,7 @@ def create_service_app(
     app.add_middleware(DenyUnruledRoutes)  # deny by default: a route without require()/public() answers 403
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)  # outermost: even a refused request's log lines carry the id
+    app.add_exception_handler(DomainError, _refused)
     app.include_router(health)
     # Every service keeps who read or changed which record; the national administrator reads it here.
     app.include_router(audit_router())

@@ -45,6 +45,17 @@ def _docker_answers() -> str | None:
         return f"no Docker engine answers here ({type(exc).__name__}); the local-broker path runs instead"
 
 
+BROKER_FIXTURES = {"infra", "local_infra", "testcontainers_infra"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that stands on the real broker and database (through any fixture): the fast tier
+    (`make test-fast`) is the rest."""
+    for item in items:
+        if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
+
+
 @pytest.fixture(scope="session")
 def local_infra() -> Infra:
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

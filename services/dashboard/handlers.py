@@ -1,22 +1,20 @@
-"""How each event changes the read model, and the rebuild that replays every topic from the start.
+"""How each event changes the read model, and what a rebuild empties and rewinds to replay every topic.
 
 The consumer runs each handler in the transaction that also records the event id in the inbox, so a
 redelivered event changes nothing. Events of one returnee travel on four topics and may arrive in any
 order: every handler creates the returnee's row when it is missing and only sets what its event knows.
 """
 
-import logging
 from datetime import UTC, datetime
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.dashboard.domain import Steps, age_group, cambodia_day, status_of
 from services.dashboard.models import CheckpointSync, ReturneeState
-from shared.codec import Envelope
+from services.dashboard.settings import Settings
 from shared.events import Event
 from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
 from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue, VisitRecorded
@@ -28,13 +26,13 @@ from shared.events.quarantine import (
 )
 from shared.events.transport import HandedOver, ManifestDispatched, PassengerMissing
 from shared.outbox import processed_event
-from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
 
-log = logging.getLogger(__name__)
+Uow = UnitOfWork[Settings]
 
 
 async def _row(
-    session: AsyncSession, returnee_id: UUID, village_code: str | None, *, authoritative: bool = False
+    uow: Uow, returnee_id: UUID, village_code: str | None, *, authoritative: bool = False
 ) -> ReturneeState:
     """The returnee's row, created on first sight.
 
@@ -43,7 +41,7 @@ async def _row(
     consumers of the same group may handle two events of one returnee at once (from different topics).
     Two first sights at once: one insert fails, and the consumer's retry finds the row.
     """
-    row = await session.get(ReturneeState, returnee_id, with_for_update=True)
+    row = await uow.session.get(ReturneeState, returnee_id, with_for_update=True)
     code = village_code or "00000000"
     if row is None:
         row = ReturneeState(
@@ -53,14 +51,14 @@ async def _row(
             district_code=code[:4],
             province_code=code[:2],
         )
-        session.add(row)
+        uow.session.add(row)
     elif village_code and (authoritative or not row.registered) and village_code != row.village_code:
         row.village_code = code
         row.commune_code, row.district_code, row.province_code = code[:6], code[:4], code[:2]
     return row
 
 
-def _refresh(row: ReturneeState, envelope: Envelope) -> None:
+def _refresh(row: ReturneeState, uow: Uow) -> None:
     row.status = status_of(
         Steps(
             referred=row.referred_on is not None,
@@ -74,13 +72,19 @@ def _refresh(row: ReturneeState, envelope: Envelope) -> None:
             missing=row.missing_on is not None,
         )
     )
-    if envelope.time and (row.last_event_at is None or as_utc(envelope.time) > as_utc(row.last_event_at)):
-        row.last_event_at = as_utc(envelope.time)
+    sent = _sent(uow)
+    if sent and (row.last_event_at is None or as_utc(sent) > as_utc(row.last_event_at)):
+        row.last_event_at = as_utc(sent)
 
 
-async def on_snapshot(session: AsyncSession, event: ReturneeRegistered, envelope: Envelope) -> None:
+def _sent(uow: Uow) -> datetime | None:
+    """When the handled event happened, as its envelope says."""
+    return uow.envelope.time if uow.envelope else None
+
+
+async def on_snapshot(uow: Uow, *, event: ReturneeRegistered) -> None:
     """A registration or its correction: who the returnee is, where they came through and go home to."""
-    row = await _row(session, event.returnee_id, event.home_village_code, authoritative=True)
+    row = await _row(uow, event.returnee_id, event.home_village_code, authoritative=True)
     row.registered = True
     row.checkpoint_id = event.checkpoint_id
     row.arrived_at = event.arrived_at
@@ -92,8 +96,8 @@ async def on_snapshot(session: AsyncSession, event: ReturneeRegistered, envelope
     care = {c.value for c in event.special_care}
     for need in ("child", "infant", "pregnant", "ill", "elderly", "disability"):
         setattr(row, f"care_{need}", need in care)
-    _refresh(row, envelope)
-    await _synced(session, event.checkpoint_id, max(event.arrived_at, envelope.time or event.arrived_at))
+    _refresh(row, uow)
+    await _synced(uow, event.checkpoint_id, max(event.arrived_at, _sent(uow) or event.arrived_at))
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -101,114 +105,112 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-async def _synced(session: AsyncSession, checkpoint_id: str, at: datetime) -> None:
-    sync = await session.get(CheckpointSync, checkpoint_id, with_for_update=True)
+async def _synced(uow: Uow, checkpoint_id: str, at: datetime) -> None:
+    sync = await uow.session.get(CheckpointSync, checkpoint_id, with_for_update=True)
     if sync is None:
-        session.add(CheckpointSync(checkpoint_id=checkpoint_id, last_sync_at=as_utc(at)))
+        uow.session.add(CheckpointSync(checkpoint_id=checkpoint_id, last_sync_at=as_utc(at)))
     elif as_utc(at) > as_utc(sync.last_sync_at):
         sync.last_sync_at = as_utc(at)
 
 
-async def on_referred(session: AsyncSession, event: ReturneeReferred, envelope: Envelope) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_referred(uow: Uow, *, event: ReturneeReferred) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.referred_on = row.referred_on or cambodia_day(event.referred_at)
     row.checkpoint_id = row.checkpoint_id or event.checkpoint_id
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_referral_cleared(session: AsyncSession, event: ReferralCleared, envelope: Envelope) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_referral_cleared(uow: Uow, *, event: ReferralCleared) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.referral_cleared = True
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_waiting(session: AsyncSession, event: QuarantineWaiting, envelope: Envelope) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_waiting(uow: Uow, *, event: QuarantineWaiting) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.waiting_since = row.waiting_since or cambodia_day(event.since)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_quarantine_started(session: AsyncSession, event: QuarantineStarted, envelope: Envelope) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_quarantine_started(uow: Uow, *, event: QuarantineStarted) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.quarantine_mode = event.mode.value
     row.facility_id = event.facility_id
     row.quarantine_on = event.starts_on
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_quarantine_completed(
-    session: AsyncSession, event: QuarantineCompleted, envelope: Envelope
-) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_quarantine_completed(uow: Uow, *, event: QuarantineCompleted) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.quarantine_mode = row.quarantine_mode or event.mode.value
     row.released_on = event.completed_on
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_dispatched(session: AsyncSession, event: ManifestDispatched, envelope: Envelope) -> None:
+async def on_dispatched(uow: Uow, *, event: ManifestDispatched) -> None:
     """One vehicle: every passenger's row goes in transit."""
     for passenger in event.passengers:
-        row = await _row(session, passenger.returnee_id, passenger.home_village_code)
+        row = await _row(uow, passenger.returnee_id, passenger.home_village_code)
         row.manifest_id = event.manifest_id
         row.destination_province_code = event.destination_province_code
         row.transported_on = cambodia_day(event.dispatched_at)
         row.expected_arrival = event.expected_arrival
-        _refresh(row, envelope)
+        _refresh(row, uow)
 
 
-async def on_handed_over(session: AsyncSession, event: HandedOver, envelope: Envelope) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_handed_over(uow: Uow, *, event: HandedOver) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.manifest_id = row.manifest_id or event.manifest_id
     row.handed_over_on = cambodia_day(event.handed_over_at)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_missing(session: AsyncSession, event: PassengerMissing, envelope: Envelope) -> None:
-    row = await _row(session, event.returnee_id, event.home_village_code)
+async def on_missing(uow: Uow, *, event: PassengerMissing) -> None:
+    row = await _row(uow, event.returnee_id, event.home_village_code)
     row.manifest_id = row.manifest_id or event.manifest_id
     row.missing_on = cambodia_day(event.reported_at)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def _followup_row(session: AsyncSession, returnee_id: UUID, commune_code: str) -> ReturneeState:
+async def _followup_row(uow: Uow, returnee_id: UUID, commune_code: str) -> ReturneeState:
     """Follow-up events know the commune only: a placeholder village ("00") until another event tells."""
-    row = await session.get(ReturneeState, returnee_id, with_for_update=True)
+    row = await uow.session.get(ReturneeState, returnee_id, with_for_update=True)
     if row is not None:
         return row
-    return await _row(session, returnee_id, commune_code + "00")
+    return await _row(uow, returnee_id, commune_code + "00")
 
 
-async def on_alert_sent(session: AsyncSession, event: AlertSent, envelope: Envelope) -> None:
-    row = await _followup_row(session, event.returnee_id, event.commune_code)
+async def on_alert_sent(uow: Uow, *, event: AlertSent) -> None:
+    row = await _followup_row(uow, event.returnee_id, event.commune_code)
     row.alerted_on = row.alerted_on or cambodia_day(event.sent_at)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_visit(session: AsyncSession, event: VisitRecorded, envelope: Envelope) -> None:
-    row = await _followup_row(session, event.returnee_id, event.commune_code)
+async def on_visit(uow: Uow, *, event: VisitRecorded) -> None:
+    row = await _followup_row(uow, event.returnee_id, event.commune_code)
     row.visited_on = row.visited_on or cambodia_day(event.visited_at)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_overdue(session: AsyncSession, event: FollowupOverdue, envelope: Envelope) -> None:
-    row = await _followup_row(session, event.returnee_id, event.commune_code)
+async def on_overdue(uow: Uow, *, event: FollowupOverdue) -> None:
+    row = await _followup_row(uow, event.returnee_id, event.commune_code)
     row.overdue_on = row.overdue_on or cambodia_day(event.due_at)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_completed(session: AsyncSession, event: FollowupCompleted, envelope: Envelope) -> None:
-    row = await _followup_row(session, event.returnee_id, event.commune_code)
+async def on_completed(uow: Uow, *, event: FollowupCompleted) -> None:
+    row = await _followup_row(uow, event.returnee_id, event.commune_code)
     row.completed_on = row.completed_on or cambodia_day(event.completed_at)
-    _refresh(row, envelope)
+    _refresh(row, uow)
 
 
-async def on_other(session: AsyncSession, event: Event, envelope: Envelope) -> None:
+async def on_other(uow: Uow, *, event: Event) -> None:
     """A contract the read model has no figure for yet: the returnee is known, nothing is counted."""
     returnee_id = getattr(event, "returnee_id", None)
     if returnee_id is None:
         return
-    row = await _row(session, returnee_id, getattr(event, "home_village_code", None))
-    _refresh(row, envelope)
+    row = await _row(uow, returnee_id, getattr(event, "home_village_code", None))
+    _refresh(row, uow)
 
 
 HANDLERS = {
@@ -232,12 +234,11 @@ HANDLERS = {
 # --- rebuild ----------------------------------------------------------------------------------------------
 
 
-async def clear_projection(sessions: async_sessionmaker[AsyncSession], group: str) -> int:
-    """Empty the read model and forget which events it processed; returns the returnee rows removed."""
-    async with sessions.begin() as session:
-        removed = (await session.execute(delete(ReturneeState))).rowcount
-        await session.execute(delete(CheckpointSync))
-        await session.execute(delete(processed_event).where(processed_event.c.consumer == group))
+async def clear_read_model(uow: Uow, *, group: str) -> int:
+    """Empty the read model and forget which events `group` processed; returns the returnee rows removed."""
+    removed = (await uow.session.execute(delete(ReturneeState))).rowcount
+    await uow.session.execute(delete(CheckpointSync))
+    await uow.session.execute(delete(processed_event).where(processed_event.c.consumer == group))
     return removed
 
 
@@ -265,29 +266,6 @@ async def rewind_group(bootstrap: str, group: str, topics: list[str]) -> None:
         await kafka.stop()
 
 
-def consumer_group(settings) -> str:
+def consumer_group(settings: Settings) -> str:
     """The group as the service frame names it: prefixed like the topics, so tenants never share one."""
     return settings.topic_prefix + settings.consumer_group
-
-
-async def rebuild(rt: Runtime) -> int:
-    """Replay every topic from the start into an empty read model, while the service keeps serving.
-
-    The group's running consumers are stopped first (each commits what it finished), the tables and the
-    inbox are emptied, the group is rewound to the first offsets, and new consumers start reading.
-    Returns the number of returnee rows removed.
-    """
-    group = consumer_group(rt.settings)
-    members = [c for c in rt.consumers if c.subscription.group == group]
-    if not members:
-        raise RuntimeError("no consumer of the read model's group runs here: rebuild refused")
-    removed = 0
-
-    async def reset() -> None:
-        nonlocal removed
-        removed = await clear_projection(rt.sessions, group)
-        await rewind_group(rt.settings.kafka_bootstrap_servers, group, members[0].subscription.topics)
-
-    await rt.restart_group(group, reset)
-    log.info("read model rebuild started", extra={"removed": removed})
-    return removed

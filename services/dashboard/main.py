@@ -13,10 +13,10 @@ from services.dashboard.api import router
 from services.dashboard.consumer import subscriptions
 from services.dashboard.settings import Settings
 from shared.cli import service_cli
-from shared.db import make_engine, make_sessionmaker
 from shared.migrations import upgrade
 from shared.service import create_service_app
 from shared.topics import TOPICS
+from shared.unit_of_work import standalone
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 STATIC = Path(__file__).parent / "static"
@@ -49,11 +49,8 @@ def rebuild() -> None:
     group = handlers.consumer_group(settings)
 
     async def go() -> int:
-        engine = make_engine(settings.database_url)
-        try:
-            removed = await handlers.clear_projection(make_sessionmaker(engine), group)
-        finally:
-            await engine.dispose()
+        async with standalone(settings) as deps:
+            removed = await deps.run(handlers.clear_read_model, group=group)
         topics = [settings.topic_prefix + t.name for t in TOPICS]
         await handlers.rewind_group(settings.kafka_bootstrap_servers, group, topics)
         return removed

@@ -1,36 +1,75 @@
 """The read side: every figure is a GROUP BY over `returnee_state`, with the caller's scope in the WHERE.
 
-`prefixes` is the list of province (2), district (4) or commune (6) codes a query may count; None is the
-nation. Nothing outside them is ever read, so a total cannot include another province's returnees.
+Each use case turns the caller's grants and the asked area into `prefixes`: the list of province (2),
+district (4) or commune (6) codes a query may count; None is the nation. Nothing outside them is ever read,
+so a total cannot include another province's returnees.
 """
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, text, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dashboard import domain
-from services.dashboard.handlers import as_utc
+from services.dashboard.handlers import Uow, as_utc
 from services.dashboard.models import (
     AreaRow,
     ArrivalRow,
     CheckpointRow,
     CheckpointSync,
     Counts,
+    DailyReport,
     FacilityRow,
     ManifestRow,
     ReportRow,
     ReturneeState,
     Summary,
 )
+from shared.auth import Principal, Role
+from shared.errors import Invalid, NotFound
 from shared.gazetteer import load_gazetteer
 
 R = ReturneeState.__table__.c
 BEGINNING = date(2000, 1, 1)
+MAX_DAYS = 92
+# Dates far off are typos, and date arithmetic near year 1 or 9999 overflows: keep to this window.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 _LEVEL_COLUMN = {2: R.province_code, 4: R.district_code, 6: R.commune_code, 8: R.village_code}
 # The column one level down from an area of a given code length (the nation's children are provinces).
 _CHILD_COLUMN = {0: R.province_code, 2: R.district_code, 4: R.commune_code, 6: R.village_code}
+
+
+def _prefixes(principal: Principal, area: str) -> list[str] | None:
+    """The areas a query may count: 422 for a code the gazetteer does not know; an area outside the
+    grants is answered as if it did not exist."""
+    try:
+        domain.area_level(area)
+        granted = principal.geo_prefixes(Role.provincial_wg, Role.district_officer, Role.commune_chief)
+        return domain.visible_prefixes(granted, area)
+    except domain.BadArea as exc:
+        raise Invalid(("query", "area"), "unknown area code") from exc
+    except domain.OutOfScope as exc:
+        raise NotFound("area not found") from exc
+
+
+def _period(uow: Uow, since: date | None, until: date | None, default_days: int) -> tuple[date, date]:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise Invalid(("query", name), f"give a date from {EARLIEST} to {LATEST}")
+    until = until or uow.clock.today()
+    since = since or until - timedelta(days=default_days - 1)
+    if since > until or (until - since).days >= MAX_DAYS:
+        raise Invalid(("query", "since"), f"give since <= until, at most {MAX_DAYS} days")
+    return since, until
+
+
+async def _reading(uow: Uow) -> AsyncSession:
+    """The work's session; PostgreSQL's JIT costs more than it saves on these sub-second aggregates."""
+    session = uow.session
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL jit = off"))
+    return session
 
 
 def in_scope(prefixes: list[str] | None) -> ColumnElement[bool]:
@@ -73,11 +112,18 @@ async def period_counts(
 
 
 async def areas(
-    session: AsyncSession, *, prefixes: list[str] | None, area: str, since: date, until: date
+    uow: Uow, *, principal: Principal, area: str, since: date | None, until: date | None
 ) -> list[AreaRow]:
-    """The figures of each area one level below `area` (drill-down: nation, province, district)."""
+    """The figures of each area one level below `area` (drill-down: nation, province, district); the whole
+    record when no dates are given."""
+    prefixes = _prefixes(principal, area)
+    if since is None and until is None:
+        since, until = BEGINNING, uow.clock.today()
+    else:
+        since, until = _period(uow, since, until, 1)
     depth = 0 if area == domain.NATION else len(area)
     by = _CHILD_COLUMN[depth]
+    session = await _reading(uow)
     counts = await period_counts(session, prefixes=prefixes, since=since, until=until, by=by)
     rows = []
     for code, figures in sorted(counts.items()):
@@ -89,7 +135,7 @@ async def areas(
     return rows
 
 
-async def rollup(
+async def _rollup(
     session: AsyncSession, *, prefixes: list[str] | None, area: str, since: date, until: date
 ) -> list[AreaRow]:
     """Communes summed up to districts, provinces and the nation (only what the caller may see)."""
@@ -122,7 +168,28 @@ _DAY_COLUMNS = {
 }
 
 
-async def daily_rows(
+async def daily_report(
+    uow: Uow, *, principal: Principal, area: str, since: date | None, until: date | None
+) -> DailyReport:
+    """The daily situation report: per day, home province and checkpoint, with roll-up; today by default."""
+    prefixes = _prefixes(principal, area)
+    since, until = _period(uow, since, until, 1)
+    now = uow.now()
+    stale_after = timedelta(hours=uow.settings.stale_after_hours)
+    session = await _reading(uow)
+    return DailyReport(
+        since=since,
+        until=until,
+        generated_at=now,
+        stale_after_hours=uow.settings.stale_after_hours,
+        rows=await _daily_rows(
+            session, prefixes=prefixes, since=since, until=until, now=now, stale_after=stale_after
+        ),
+        rollup=await _rollup(session, prefixes=prefixes, area=area, since=since, until=until),
+    )
+
+
+async def _daily_rows(
     session: AsyncSession,
     *,
     prefixes: list[str] | None,
@@ -200,8 +267,12 @@ def _as_date(value) -> date:
 
 
 async def arrivals(
-    session: AsyncSession, *, prefixes: list[str] | None, since: date, until: date
+    uow: Uow, *, principal: Principal, area: str, since: date | None, until: date | None
 ) -> list[ArrivalRow]:
+    """Returnees received per checkpoint and day (Cambodia's calendar); the last 14 days by default."""
+    prefixes = _prefixes(principal, area)
+    since, until = _period(uow, since, until, 14)
+    session = await _reading(uow)
     stmt = (
         select(R.arrival_day, R.checkpoint_id, func.count())
         .where(in_scope(prefixes), R.registered, _between(R.arrival_day, since, until))
@@ -247,10 +318,11 @@ def _summary_groups(now: datetime) -> dict[str, dict[str, ColumnElement[bool]]]:
     }
 
 
-async def summary(
-    session: AsyncSession, *, prefixes: list[str] | None, area: str, today: date, now: datetime
-) -> Summary:
+async def summary(uow: Uow, *, principal: Principal, area: str) -> Summary:
     """Everything the dashboard's cards and charts show for an area, up to now."""
+    prefixes = _prefixes(principal, area)
+    today, now = uow.clock.today(), uow.now()
+    session = await _reading(uow)
     groups = _summary_groups(now)
     flat = {f"{g}.{k}": cond for g, conds in groups.items() for k, cond in conds.items()}
     totals = {f"totals.{k}": _flow_conditions(BEGINNING, today)[k] for k in domain.METRICS}
@@ -261,13 +333,19 @@ async def summary(
         area=area,
         generated_at=now,
         totals=Counts(**{k: values[f"totals.{k}"] for k in domain.METRICS}),
-        facilities=await facilities(session, prefixes=prefixes),
-        manifests=await manifests(session, prefixes=prefixes, now=now),
+        facilities=await _facilities(session, prefixes=prefixes),
+        manifests=await _manifests(session, prefixes=prefixes, now=now),
         **parts,
     )
 
 
-async def facilities(session: AsyncSession, *, prefixes: list[str] | None) -> list[FacilityRow]:
+async def facilities(uow: Uow, *, principal: Principal, area: str) -> list[FacilityRow]:
+    """Returnees of the area in each border facility now (capacity is not in the events yet)."""
+    prefixes = _prefixes(principal, area)
+    return await _facilities(await _reading(uow), prefixes=prefixes)
+
+
+async def _facilities(session: AsyncSession, *, prefixes: list[str] | None) -> list[FacilityRow]:
     """Returnees (of the caller's areas) in each border facility now."""
     stmt = (
         select(R.facility_id, func.count())
@@ -283,7 +361,13 @@ async def facilities(session: AsyncSession, *, prefixes: list[str] | None) -> li
     return [FacilityRow(facility_id=f, occupancy=n) for f, n in await session.execute(stmt)]
 
 
-async def manifests(
+async def manifests(uow: Uow, *, principal: Principal, area: str) -> list[ManifestRow]:
+    """Vehicles with returnees of the area still on the road, the overdue ones flagged."""
+    prefixes = _prefixes(principal, area)
+    return await _manifests(await _reading(uow), prefixes=prefixes, now=uow.now())
+
+
+async def _manifests(
     session: AsyncSession, *, prefixes: list[str] | None, now: datetime, limit: int = 100
 ) -> list[ManifestRow]:
     """Vehicles with passengers of the caller's areas still on the road; overdue past the expected arrival."""
@@ -323,10 +407,12 @@ async def manifests(
     return rows
 
 
-async def checkpoints(
-    session: AsyncSession, *, prefixes: list[str] | None, now: datetime, stale_after: timedelta
-) -> list[CheckpointRow]:
-    """Every border checkpoint, when it last synced and how many of the caller's returnees it registered."""
+async def checkpoints(uow: Uow, *, principal: Principal, area: str) -> list[CheckpointRow]:
+    """Every border checkpoint, when it last synced (stale after the configured hours) and how many of the
+    caller's returnees in the area it registered."""
+    prefixes = _prefixes(principal, area)
+    now, stale_after = uow.now(), timedelta(hours=uow.settings.stale_after_hours)
+    session = await _reading(uow)
     syncs = {s.checkpoint_id: as_utc(s.last_sync_at) for s in (await session.scalars(select(CheckpointSync)))}
     stmt = (
         select(R.checkpoint_id, func.count())

@@ -1,21 +1,24 @@
 """HTTP API of identity: the OAuth2 password flow and who the caller is."""
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from services.identity.domain import Brake
-from services.identity.handlers import LoginPolicy, log_in
+from services.identity import handlers
 from services.identity.settings import Settings
-from shared.api_errors import errors, invalid
+from shared.api_errors import errors
 from shared.auth import Grant, Principal, Role, issue_token, public, require
-from shared.service import RuntimeDep
+from shared.errors import Invalid
+from shared.unit_of_work import Deps, OriginDep, get_deps
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+IdentityDeps = Annotated[Deps[Settings], Depends(get_deps)]
 # No username holds control characters, and PostgreSQL refuses NUL in a query: refuse them up front.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -31,31 +34,24 @@ class Me(BaseModel):
     roles: list[Grant]
 
 
-def _policy(settings: Settings) -> LoginPolicy:
-    brake = Brake(settings.max_failed_logins, timedelta(minutes=settings.lockout_minutes))
-    return LoginPolicy(brake, settings.failed_login_delay_seconds)
-
-
 @router.post("/token", response_model=TokenOut, dependencies=[public()], responses=errors(401))
 async def token(
-    rt: RuntimeDep,
-    request: Request,
+    deps: IdentityDeps,
+    origin: OriginDep,
     response: Response,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenOut:
     """Exchange a username and password for a signed bearer token (OAuth2 password flow)."""
-    settings: Settings = rt.settings
+    settings = deps.settings
     if _CONTROL.search(form.username):
-        raise invalid("body", "username", msg="must not contain control characters")
-    principal = await log_in(
-        rt.sessions,
-        clock=rt.clock,
-        policy=_policy(settings),
-        username=form.username,
-        password=form.password,
-        request=request,
-    )
+        raise Invalid(("body", "username"), "must not contain control characters")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    principal = await deps.run(handlers.log_in, origin=origin, username=form.username, password=form.password)
     if principal is None:
+        # Every failure answers the same time after it began, whether or not the username exists; waited
+        # out here, after the failure is committed, so no connection is held while waiting.
+        await asyncio.sleep(max(0.0, settings.failed_login_delay_seconds - (loop.time() - started)))
         # One answer for an unknown user, a wrong password and a locked account: no hint to a guesser.
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

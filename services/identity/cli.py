@@ -3,23 +3,21 @@
 import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.identity import handlers
 from services.identity.domain import DEMO_USERS, InvalidGrant, parse_grant
 from services.identity.settings import Settings
 from shared.auth import Grant, Principal
-from shared.clock import Clock
-from shared.db import make_engine, make_sessionmaker
+from shared.errors import DomainError
 from shared.gazetteer import load_gazetteer
 from shared.migrations import upgrade
+from shared.unit_of_work import UseCase, standalone
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -34,19 +32,18 @@ def _operator() -> Principal:
         return Principal(subject="cli", grants=())
 
 
-def _with_database(
-    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession], Clock], Awaitable[T]]
-) -> T:
-    """Run one async use case against the service's database, then close it."""
+def _run(settings: Settings, use_case: UseCase[T], **arguments: Any) -> T:
+    """Run one use case against the service's database; a refusal ends the command with exit code 1."""
 
     async def main() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            return await work(make_sessionmaker(engine), Clock(settings.clock_speed, settings.clock_epoch))
-        finally:
-            await engine.dispose()
+        async with standalone(settings) as deps:
+            return await deps.run(use_case, **arguments)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        console.print(f"[red]refused:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
 
 
 def _grants(texts: list[str]) -> list[Grant]:
@@ -63,11 +60,6 @@ def _new_password(from_stdin: bool) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _refuse(exc: handlers.UserError) -> typer.Exit:
-    console.print(f"[red]refused:[/red] {exc}")
-    return typer.Exit(1)
-
-
 PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")]
 
 
@@ -79,31 +71,16 @@ def create_user(
     """Create a user holding one or more roles, each with its scope."""
     grants = _grants(role)
     password = _new_password(password_stdin)
-    settings = Settings()
-    try:
-        _with_database(
-            settings,
-            lambda sessions, clock: handlers.create_user(
-                sessions, by=_operator(), username=username, password=password, grants=grants, now=clock.now()
-            ),
-        )
-    except handlers.UserError as exc:
-        raise _refuse(exc) from None
+    _run(
+        Settings(), handlers.create_user, by=_operator(), username=username, password=password, grants=grants
+    )
     console.print(f"user {username} created: {', '.join(f'{g.role.value}:{g.scope}' for g in grants)}")
 
 
 def reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
     """Give a user a new password and lift any lockout."""
     password = _new_password(password_stdin)
-    try:
-        _with_database(
-            Settings(),
-            lambda sessions, clock: handlers.reset_password(
-                sessions, by=_operator(), username=username, password=password, now=clock.now()
-            ),
-        )
-    except handlers.UserError as exc:
-        raise _refuse(exc) from None
+    _run(Settings(), handlers.reset_password, by=_operator(), username=username, password=password)
     console.print(f"password of {username} reset")
 
 
@@ -115,15 +92,12 @@ def seed_demo() -> None:
         raise typer.Exit(1)
     upgrade(MIGRATIONS, settings.database_url)  # the local run seeds a fresh file
     gazetteer = load_gazetteer()
-    _with_database(
+    _run(
         settings,
-        lambda sessions, clock: handlers.seed_demo_users(
-            sessions,
-            by=_operator(),
-            password=settings.demo_password,
-            grants_of=lambda text: parse_grant(text, gazetteer),
-            now=clock.now(),
-        ),
+        handlers.seed_demo_users,
+        by=_operator(),
+        password=settings.demo_password,
+        grants_of=lambda text: parse_grant(text, gazetteer),
     )
     rows = [(d.username, settings.demo_password, " ".join(d.grants), d.what) for d in DEMO_USERS]
     table = Table(title="Demo users (local run only)")

@@ -2,19 +2,15 @@
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel
 
 from services.intake import handlers
-from services.intake.domain import Invalid
 from services.intake.models import (
     CorrectionIn,
     DayStats,
@@ -23,12 +19,16 @@ from services.intake.models import (
     RegistrationOut,
     RegistrationPage,
 )
+from services.intake.settings import Settings
 from shared.api_errors import errors
 from shared.auth import Principal, Role, public, require
+from shared.errors import Invalid, NotFound
 from shared.gazetteer import load_gazetteer
-from shared.service import RuntimeDep
+from shared.unit_of_work import Deps, OriginDep, get_deps
 
 router = APIRouter(tags=["intake"])
+
+IntakeDeps = Annotated[Deps[Settings], Depends(get_deps)]
 
 Officer = Annotated[Principal, require(Role.checkpoint_officer)]
 Reader = Annotated[Principal, require(Role.checkpoint_officer, Role.provincial_wg, Role.national_admin)]
@@ -41,21 +41,6 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 CHECKPOINT = r"^[A-Za-z0-9-]{1,16}$"
 
 
-@contextmanager
-def _use_case_errors() -> Iterator[None]:
-    """Turn use-case errors into HTTP answers; messages name fields, never personal data."""
-    try:
-        yield
-    except Invalid as exc:
-        raise RequestValidationError([{"loc": exc.loc, "msg": exc.message, "type": "value_error"}]) from exc
-    except handlers.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "registration not found") from exc
-    except handlers.OutOfScope as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "checkpoint_id: not one of your checkpoints") from exc
-    except handlers.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-
-
 @router.post(
     "/returnees",
     status_code=status.HTTP_201_CREATED,
@@ -64,11 +49,10 @@ def _use_case_errors() -> Iterator[None]:
     | errors(409),
 )
 async def register_returnee(
-    body: RegistrationIn, rt: RuntimeDep, principal: Officer, response: Response, request: Request
+    body: RegistrationIn, deps: IntakeDeps, principal: Officer, response: Response, origin: OriginDep
 ) -> HouseholdOut:
     """Register a returnee, with household members if given; 201 when new, 200 for a re-sent request."""
-    with _use_case_errors():
-        record, created = await handlers.register(rt, principal=principal, request=body, origin=request)
+    record, created = await deps.run(handlers.register, origin=origin, principal=principal, request=body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return record
@@ -76,7 +60,7 @@ async def register_returnee(
 
 @router.get("/returnees", response_model=RegistrationPage)
 async def search_returnees(
-    rt: RuntimeDep,
+    deps: IntakeDeps,
     principal: Reader,
     q: Annotated[
         str | None, Query(max_length=100, pattern=PRINTABLE, description="name, phone or document number")
@@ -87,53 +71,49 @@ async def search_returnees(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> RegistrationPage:
     """Registrations the caller may see, newest first."""
-    return await handlers.search(
-        rt, principal=principal, text=q, checkpoint_id=checkpoint_id, day=day, limit=limit, offset=offset
+    return await deps.run(
+        handlers.search,
+        principal=principal,
+        text=q,
+        checkpoint_id=checkpoint_id,
+        day=day,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/returnees/{returnee_id}", response_model=RegistrationOut, responses=errors(404))
 async def get_returnee(
-    returnee_id: UUID, rt: RuntimeDep, principal: Reader, request: Request
+    returnee_id: UUID, deps: IntakeDeps, principal: Reader, origin: OriginDep
 ) -> RegistrationOut:
-    with _use_case_errors():
-        return await handlers.get(rt, principal=principal, returnee_id=returnee_id, origin=request)
+    return await deps.run(handlers.get, origin=origin, principal=principal, returnee_id=returnee_id)
 
 
 @router.patch("/returnees/{returnee_id}", response_model=RegistrationOut, responses=errors(404, 409))
 async def correct_returnee(
-    returnee_id: UUID, body: CorrectionIn, rt: RuntimeDep, principal: Officer, request: Request
+    returnee_id: UUID, body: CorrectionIn, deps: IntakeDeps, principal: Officer, origin: OriginDep
 ) -> RegistrationOut:
     """Correct a registration of one of the officer's checkpoints."""
-    with _use_case_errors():
-        return await handlers.correct(
-            rt, principal=principal, returnee_id=returnee_id, request=body, origin=request
-        )
+    return await deps.run(
+        handlers.correct, origin=origin, principal=principal, returnee_id=returnee_id, request=body
+    )
 
 
 @router.get("/stats", response_model=list[DayStats])
 async def day_statistics(
-    rt: RuntimeDep,
+    deps: IntakeDeps,
     principal: Reader,
     since: date | None = None,
     until: date | None = None,
     checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
 ) -> list[DayStats]:
     """Arrivals per checkpoint and day (Cambodia's calendar); today when no dates are given."""
-    until = until or rt.clock.today()
+    until = until or deps.clock.today()
     since = since or until
     if since > until or until - since > timedelta(days=92):
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "since"),
-                    "msg": "give at most 92 days, since <= until",
-                    "type": "value_error",
-                }
-            ]
-        )
-    return await handlers.stats(
-        rt, principal=principal, since=since, until=until, checkpoint_id=checkpoint_id
+        raise Invalid(("query", "since"), "give at most 92 days, since <= until")
+    return await deps.run(
+        handlers.stats, principal=principal, since=since, until=until, checkpoint_id=checkpoint_id
     )
 
 
@@ -205,7 +185,7 @@ def _province_json(code: str) -> tuple[bytes, str]:
     gaz = load_gazetteer()
     province = gaz.province(code)
     if province is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown province code")
+        raise NotFound("unknown province code")
     districts = gaz.districts_of(code)
     communes = [c for d in districts for c in gaz.communes_of(d.code)]
     villages = [v for c in communes for v in gaz.villages_of(c.code)]
@@ -225,6 +205,6 @@ tablet = APIRouter(tags=["tablet"])
 
 
 @tablet.get("/tablet/config.json", dependencies=[public()])
-async def tablet_config(rt: RuntimeDep) -> dict:
+async def tablet_config(deps: IntakeDeps) -> dict:
     """Where the page logs in; empty means the same host on port 8000."""
-    return {"identity_url": rt.settings.identity_url}  # type: ignore[attr-defined]
+    return {"identity_url": deps.settings.identity_url}

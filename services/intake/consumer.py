@@ -1,8 +1,8 @@
 """What the intake service consumes from Kafka, and which handler runs for each event."""
 
 from shared.consumer import Subscription
-from shared.service import Runtime
+from shared.unit_of_work import Deps
 
 
-def subscriptions(rt: Runtime) -> list[Subscription]:
+def subscriptions(deps: Deps) -> list[Subscription]:
     return []

@@ -81,7 +81,7 @@ async def seed(rt: Runtime, *, count: int, seed: int) -> int:
     registered = 0
     for checkpoint, request in demo_requests(rng, count=count, now=rt.clock.now()):
         officer = Principal("seed-demo", (Grant(role=Role.checkpoint_officer, scope=checkpoint),))
-        record, _created = await handlers.register(rt, principal=officer, request=request)
+        record, _created = await rt.deps.run(handlers.register, principal=officer, request=request)
         registered += 1 + len(record.members)
     # Publish everything before the process exits (the relay's row lock keeps this safe beside it).
     while await rt.relay.publish_batch():

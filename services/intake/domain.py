@@ -7,20 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from shared.clock import CAMBODIA
+from shared.errors import Invalid
 from shared.events.intake import QuarantinePolicy, SpecialCare
 
 FEVER_C = 37.5
 ELDERLY_AGE = 60
 ADULT_AGE = 18
-
-
-class Invalid(Exception):
-    """A request that breaks a rule: `loc` names the field (as pydantic would), `message` says why."""
-
-    def __init__(self, loc: Sequence[str | int], message: str):
-        super().__init__(message)
-        self.loc = tuple(loc)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,8 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 from services.intake import domain
-from services.intake.domain import Invalid
 from services.intake.models import (
     CorrectionIn,
     DayStats,
@@ -27,6 +25,7 @@ from services.intake.settings import Settings
 from shared import metrics
 from shared.audit import record_access
 from shared.auth import Principal, Role
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.intake import (
     QuarantinePolicy,
     ReturneeCorrected,
@@ -35,39 +34,25 @@ from shared.events.intake import (
     Screening,
 )
 from shared.gazetteer import load_gazetteer
-from shared.outbox import enqueue
-from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
 
-
-class Conflict(Exception):
-    """The request clashes with what is stored (a reused id, a stale version)."""
-
-
-class NotFound(Exception):
-    """No such registration within the caller's scope."""
-
-
-class OutOfScope(Exception):
-    """The caller may not register at this checkpoint."""
+Uow = UnitOfWork[Settings]
 
 
 # --- registration ---------------------------------------------------------------------------------------
 
 
-async def register(
-    rt: Runtime, *, principal: Principal, request: RegistrationIn, origin: Request | None = None
-) -> tuple[HouseholdOut, bool]:
+async def register(uow: Uow, *, principal: Principal, request: RegistrationIn) -> tuple[HouseholdOut, bool]:
     """Register a returnee (and the household members given with them); returns (record, created).
 
     A request re-sent with the same id returns the stored record and enqueues nothing.
-    `origin` (the HTTP request, if any) is where the audit trail says the access came from.
     """
     if request.checkpoint_id not in principal.scopes(Role.checkpoint_officer):
-        raise OutOfScope
+        raise Forbidden("checkpoint_id: not one of your checkpoints")
     if load_gazetteer().checkpoint(request.checkpoint_id) is None:
         raise Invalid(("body", "checkpoint_id"), "unknown checkpoint")
-    settings: Settings = rt.settings  # type: ignore[assignment]
-    now = rt.clock.now()
+    settings = uow.settings
+    now = uow.now()
     arrived_at = request.arrived_at or now
     domain.check_arrival(
         arrived_at=arrived_at,
@@ -76,27 +61,8 @@ async def register(
         max_age=timedelta(days=settings.max_offline_days),
     )
     digest = domain.fingerprint(request.model_dump(mode="json"))
-    try:
-        return await _register_once(rt, principal, request, arrived_at, digest, origin)
-    except IntegrityError:
-        # Another request with the same id committed first: answer as a re-send would.
-        async with rt.sessions() as session:
-            existing = await _stored_household(session, request.id, digest)
-        if existing is None:
-            raise Conflict("a registration id in this request is already used") from None
-        return existing, False
-
-
-async def _register_once(
-    rt: Runtime,
-    principal: Principal,
-    request: RegistrationIn,
-    arrived_at: datetime,
-    digest: str,
-    origin: Request | None,
-) -> tuple[HouseholdOut, bool]:
     day = domain.cambodia_day(arrived_at)
-    policy = _policy(rt, request.checkpoint_id, day)
+    policy = _policy(settings, request.checkpoint_id, day)
     household_id = request.id if request.members else None
     people: list[tuple[UUID, PersonIn, tuple]] = [(request.id, request, ("body",))]
     people += [(m.id, m, ("body", "members", i)) for i, m in enumerate(request.members)]
@@ -112,28 +78,36 @@ async def _register_once(
             policy=policy,
             household_id=household_id,
             officer=principal.subject,
-            now=rt.clock.now(),
+            now=now,
             digest=digest,
         )
         for returnee_id, person, loc in people
     ]
     batch = [r.id for r in rows]
-    async with rt.sessions.begin() as session:
+    session = uow.session
+    existing = await _stored_household(session, request.id, digest)
+    if existing is not None:
+        return existing, False
+    for row in rows:
+        row.possible_duplicates = [
+            h.model_dump(mode="json") for h in await _duplicates(session, row, exclude=batch)
+        ]
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+    except IntegrityError:
+        # Another request with the same id committed first: answer as a re-send would.
         existing = await _stored_household(session, request.id, digest)
-        if existing is not None:
-            return existing, False
-        for row in rows:
-            row.possible_duplicates = [
-                h.model_dump(mode="json") for h in await _duplicates(session, row, exclude=batch)
-            ]
-            session.add(row)
-        await session.flush()
-        for row in rows:
-            await enqueue(session, _snapshot(ReturneeRegistered, row), source=rt.source)
-            await _refer_if_positive(rt, session, row)
-            await _audit(rt, session, principal, "register", row.id, origin)
-    # Counted once committed; labels are the checkpoint and policy only, never the person.
-    metrics.REGISTRATIONS.labels(request.checkpoint_id, policy.value).inc(len(rows))
+        if existing is None:
+            raise Conflict("a registration id in this request is already used") from None
+        return existing, False
+    for row in rows:
+        await uow.emit(_snapshot(ReturneeRegistered, row))
+        await _refer_if_positive(uow, row)
+        await _audit(uow, principal, "register", row.id)
+    # Labels are the checkpoint and policy only, never the person.
+    registered = metrics.REGISTRATIONS.labels(request.checkpoint_id, policy.value)
+    uow.on_commit(lambda: registered.inc(len(rows)))
     head, *members = (to_out(r) for r in rows)
     return HouseholdOut(**head.model_dump(), members=members), True
 
@@ -146,8 +120,7 @@ def _check_distinct_ids(people: list[tuple[UUID, PersonIn, tuple]]) -> None:
         seen.add(returnee_id)
 
 
-def _policy(rt: Runtime, checkpoint_id: str, day: date) -> QuarantinePolicy:
-    settings: Settings = rt.settings  # type: ignore[assignment]
+def _policy(settings: Settings, checkpoint_id: str, day: date) -> QuarantinePolicy:
     rules = [domain.Rule(r.checkpoint_id, r.policy, r.starts_on, r.ends_on) for r in settings.policy_rules]
     return domain.policy_for(rules, settings.default_policy, checkpoint_id=checkpoint_id, day=day)
 
@@ -283,7 +256,7 @@ def _snapshot(cls, row: Registration):
     )
 
 
-async def _refer_if_positive(rt: Runtime, session: AsyncSession, row: Registration) -> None:
+async def _refer_if_positive(uow: Uow, row: Registration) -> None:
     """A positive screening refers the returnee to health care, once."""
     reasons = domain.referral_reasons(
         temperature_c=row.temperature_c, symptoms=row.symptoms, test_result=row.test_result
@@ -296,45 +269,37 @@ async def _refer_if_positive(rt: Runtime, session: AsyncSession, row: Registrati
         checkpoint_id=row.checkpoint_id,
         home_village_code=row.home_village_code,
         reason=",".join(reasons),
-        referred_at=rt.clock.now(),
+        referred_at=uow.now(),
     )
-    await enqueue(session, referral, source=rt.source)
+    await uow.emit(referral)
 
 
 # --- correction -----------------------------------------------------------------------------------------
 
 
 async def correct(
-    rt: Runtime,
-    *,
-    principal: Principal,
-    returnee_id: UUID,
-    request: CorrectionIn,
-    origin: Request | None = None,
+    uow: Uow, *, principal: Principal, returnee_id: UUID, request: CorrectionIn
 ) -> RegistrationOut:
     """Correct a registration of the officer's checkpoint; a change enqueues `returnee.corrected`."""
     changes = request.model_dump(exclude_unset=True, exclude={"expected_version"})
-    async with rt.sessions.begin() as session:
-        row = (
-            await session.scalars(
-                select(Registration)
-                .where(Registration.id == returnee_id, _writable(principal))
-                .with_for_update()
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound
-        if request.expected_version is not None and request.expected_version != row.version:
-            raise Conflict("the registration was changed since it was read")
-        await _audit(rt, session, principal, "correct", row.id, origin)
-        before = to_out(row).model_dump()
-        _apply(row, changes, request)
-        if to_out(row).model_dump() == before:
-            return to_out(row)
-        row.version += 1
-        row.updated_at = rt.clock.now()
-        await enqueue(session, _snapshot(ReturneeCorrected, row), source=rt.source)
-        await _refer_if_positive(rt, session, row)
+    row = (
+        await uow.session.scalars(
+            select(Registration).where(Registration.id == returnee_id, _writable(principal)).with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("registration not found")
+    if request.expected_version is not None and request.expected_version != row.version:
+        raise Conflict("the registration was changed since it was read")
+    await _audit(uow, principal, "correct", row.id)
+    before = to_out(row).model_dump()
+    _apply(row, changes, request)
+    if to_out(row).model_dump() == before:
+        return to_out(row)
+    row.version += 1
+    row.updated_at = uow.now()
+    await uow.emit(_snapshot(ReturneeCorrected, row))
+    await _refer_if_positive(uow, row)
     return to_out(row)
 
 
@@ -398,38 +363,27 @@ def _writable(principal: Principal) -> ColumnElement[bool]:
     return Registration.checkpoint_id.in_(checkpoints) if checkpoints else false()
 
 
-async def get(
-    rt: Runtime, *, principal: Principal, returnee_id: UUID, origin: Request | None = None
-) -> RegistrationOut:
-    async with rt.sessions.begin() as session:
-        row = (
-            await session.scalars(
-                select(Registration).where(Registration.id == returnee_id, _visible(principal))
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound
-        await _audit(rt, session, principal, "read", row.id, origin)
+async def get(uow: Uow, *, principal: Principal, returnee_id: UUID) -> RegistrationOut:
+    row = (
+        await uow.session.scalars(
+            select(Registration).where(Registration.id == returnee_id, _visible(principal))
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("registration not found")
+    await _audit(uow, principal, "read", row.id)
     return to_out(row)
 
 
-async def _audit(
-    rt: Runtime, session: AsyncSession, principal: Principal, action: str, returnee_id: UUID, origin
-) -> None:
+async def _audit(uow: Uow, principal: Principal, action: str, returnee_id: UUID) -> None:
     """The access goes into the audit trail in the use case's own transaction: no extra commit."""
     await record_access(
-        session,
-        principal=principal,
-        action=action,
-        object_type="returnee",
-        object_id=returnee_id,
-        request=origin,
-        at=rt.clock.now(),
+        uow, principal=principal, action=action, object_type="returnee", object_id=returnee_id
     )
 
 
 async def search(
-    rt: Runtime,
+    uow: Uow,
     *,
     principal: Principal,
     text: str | None,
@@ -454,24 +408,22 @@ async def search(
                 Registration.id_doc_number.contains(needle.upper(), autoescape=True),
             )
         )
-    async with rt.sessions() as session:
-        total = (
-            await session.execute(select(func.count()).select_from(Registration).where(*where))
-        ).scalar_one()
-        rows = (
-            await session.scalars(
-                select(Registration)
-                .where(*where)
-                .order_by(Registration.arrived_at.desc(), Registration.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
+    session = uow.session
+    total = (await session.execute(select(func.count()).select_from(Registration).where(*where))).scalar_one()
+    rows = (
+        await session.scalars(
+            select(Registration)
+            .where(*where)
+            .order_by(Registration.arrived_at.desc(), Registration.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
     return RegistrationPage(total=total, items=[to_out(r) for r in rows])
 
 
 async def stats(
-    rt: Runtime, *, principal: Principal, since: date, until: date, checkpoint_id: str | None
+    uow: Uow, *, principal: Principal, since: date, until: date, checkpoint_id: str | None
 ) -> list[DayStats]:
     """Counts per checkpoint and arrival day, over the registrations the caller may see."""
     where = [_visible(principal), Registration.arrival_day >= since, Registration.arrival_day <= until]
@@ -498,12 +450,11 @@ async def stats(
         .group_by(*group)
         .order_by(*group)
     )
-    async with rt.sessions() as session:
-        rows = (await session.execute(totals)).all()
-        # Flags are JSON lists, counted here rather than with each database's JSON functions.
-        flags = (
-            await session.execute(select(*group, Registration.special_care, Registration.needs).where(*where))
-        ).all()
+    rows = (await uow.session.execute(totals)).all()
+    # Flags are JSON lists, counted here rather than with each database's JSON functions.
+    flags = (
+        await uow.session.execute(select(*group, Registration.special_care, Registration.needs).where(*where))
+    ).all()
     care: dict[tuple, Counter] = defaultdict(Counter)
     needs: dict[tuple, Counter] = defaultdict(Counter)
     for cp, day, special_care, wanted in flags:

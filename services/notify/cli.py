@@ -11,17 +11,15 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table as RichTable
-from sqlalchemy import select
 
 from services.notify.domain import level_of
 from services.notify.gateways import check_webhook_target
-from services.notify.handlers import save_contact
-from services.notify.models import Contact, ContactIn
+from services.notify.handlers import save_contact, seed_contacts
+from services.notify.models import ContactIn
 from services.notify.settings import Settings
-from shared.clock import Clock
-from shared.db import make_engine, make_sessionmaker
 from shared.gazetteer import Gazetteer, load_gazetteer
 from shared.migrations import upgrade
+from shared.unit_of_work import standalone
 
 COLUMNS = ("area_code", "name", "phone", "language", "webhook_url")
 
@@ -68,13 +66,10 @@ async def validate_row(row: dict, gaz: Gazetteer, *, allow_private: bool) -> tup
 async def import_contacts(settings: Settings, path: Path, console: Console) -> tuple[int, list[Rejected]]:
     """Save every valid row (one transaction per row, so one bad row spoils nothing); report the others."""
     gaz = load_gazetteer()
-    clock = Clock(settings.clock_speed, settings.clock_epoch)
     with path.open(newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
     saved, rejected = 0, []
-    try:
+    async with standalone(settings) as deps:
         for line, row in track(
             list(enumerate(rows, start=2)), description="Importing contacts", console=console
         ):
@@ -85,11 +80,8 @@ async def import_contacts(settings: Settings, path: Path, console: Console) -> t
             except ValueError as exc:
                 rejected.append(Rejected(line, (row.get("area_code") or "").strip(), str(exc)))
                 continue
-            async with sessions.begin() as session:
-                await save_contact(session, area_code=area_code, data=contact, now=clock.now())
+            await deps.run(save_contact, area_code=area_code, data=contact)
             saved += 1
-    finally:
-        await engine.dispose()
     return saved, rejected
 
 
@@ -118,18 +110,9 @@ def demo_contacts(gaz: Gazetteer) -> list[tuple[str, ContactIn]]:
 
 async def seed_demo(settings: Settings, console: Console) -> int:
     """Add a demo contact for every commune, district and province that has none; returns how many."""
-    clock = Clock(settings.clock_speed, settings.clock_epoch)
-    engine = make_engine(settings.database_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        async with sessions.begin() as session:
-            have = set((await session.scalars(select(Contact.area_code))).all())
-            missing = [(a, c) for a, c in demo_contacts(load_gazetteer()) if a not in have]
-            for area_code, contact in track(missing, description="Seeding demo contacts", console=console):
-                await save_contact(session, area_code=area_code, data=contact, now=clock.now())
-    finally:
-        await engine.dispose()
-    return len(missing)
+    contacts = track(demo_contacts(load_gazetteer()), description="Seeding demo contacts", console=console)
+    async with standalone(settings) as deps:
+        return await deps.run(seed_contacts, contacts=contacts)
 
 
 def _report(console: Console, rejected: list[Rejected]) -> None:

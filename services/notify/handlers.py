@@ -1,15 +1,18 @@
-"""Use cases of the notify service; each runs in the caller's transaction or opens exactly one."""
+"""Use cases of the notify service: each runs in its unit of work's transaction, its events enqueued in it."""
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notify.domain import (
+    ERROR_REPLY,
     Command,
+    is_complete,
+    is_overdue,
     level_of,
     new_code,
     new_webhook_secret,
@@ -17,22 +20,70 @@ from services.notify.domain import (
     parse_reply,
     render_reply,
 )
-from services.notify.models import Contact, ContactIn, Delivery, Followup, Reply, Returnee
-from shared.events.intake import ReturneeRegistered
-from shared.events.notify import SelfIsolationCheckin, VisitRecorded
-from shared.gazetteer import commune_of
-from shared.outbox import enqueue
+from services.notify.gateways import check_webhook_target
+from services.notify.models import (
+    Contact,
+    ContactIn,
+    ContactOut,
+    Delivery,
+    DeliveryOut,
+    Followup,
+    Reply,
+    Returnee,
+)
+from services.notify.settings import Settings
+from shared.auth import Principal, Role
+from shared.errors import Conflict, Invalid, NotFound
+from shared.events.intake import QuarantinePolicy, ReturneeCorrected, ReturneeRegistered
+from shared.events.notify import (
+    AlertSent,
+    FollowupCompleted,
+    FollowupOverdue,
+    SelfIsolationCheckin,
+    VisitRecorded,
+)
+from shared.events.quarantine import QuarantineStarted, SymptomsReported
+from shared.events.transport import HandedOver, ManifestDispatched
+from shared.gazetteer import commune_of, load_gazetteer
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+Uow = UnitOfWork[Settings]
+
+# How long an alert may wait for its returnee's registration to arrive (topics are not ordered together).
+WAIT_FOR_RETURNEE = timedelta(hours=1)
+# The delivery worker leaves its wake-up in the info of every session (as the outbox relay does), so an
+# alert made due in any transaction goes out on its commit rather than at the worker's next poll.
+WAKE_WORKER = "notify_wake_worker"
 
 
 # --- contacts ------------------------------------------------------------------------------------------
 
 
-async def save_contact(
-    session: AsyncSession, *, area_code: str, data: ContactIn, now: datetime
-) -> tuple[Contact, str | None]:
-    """Create or replace an area's contact; returns it and its webhook secret when one was just made."""
+def contact_out(contact: Contact, secret: str | None = None) -> ContactOut:
+    return ContactOut.model_validate(contact, from_attributes=True).model_copy(
+        update={"webhook_secret": secret}
+    )
+
+
+def _check_area(area_code: str, principal: Principal) -> None:
+    """A real place in the caller's province (404 otherwise, as for anything out of scope)."""
+    try:
+        level = level_of(area_code)
+    except ValueError as exc:
+        raise Invalid(("path", "area_code"), str(exc)) from exc
+    gaz = load_gazetteer()
+    known = {"commune": gaz.commune, "district": gaz.district, "province": gaz.province}[level.value]
+    if known(area_code) is None:
+        raise Invalid(("path", "area_code"), "not in the gazetteer")
+    if not principal.is_national and area_code[:2] not in principal.scopes(Role.provincial_wg):
+        raise NotFound("contact not found")
+
+
+async def save_contact(uow: Uow, *, area_code: str, data: ContactIn) -> ContactOut:
+    """Create or replace an area's contact; its webhook secret is shown only when one was just made."""
+    session = uow.session
     contact = await session.get(Contact, area_code) or Contact(area_code=area_code)
     contact.level = level_of(area_code).value
     contact.province_code = area_code[:2]
@@ -43,20 +94,102 @@ async def save_contact(
         contact.webhook_url = data.webhook_url
         contact.webhook_secret = secret = new_webhook_secret() if data.webhook_url else None
         contact.webhook_disabled = False
-    contact.updated_at = now
+    contact.updated_at = uow.now()
     session.add(contact)
-    return contact, secret
+    return contact_out(contact, secret)
+
+
+async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: ContactIn) -> ContactOut:
+    """Save the contact of a place in the caller's province, its webhook only to a public address."""
+    _check_area(area_code, principal)
+    if data.webhook_url:
+        try:
+            await check_webhook_target(data.webhook_url, allow_private=uow.settings.webhooks_allow_private)
+        except ValueError as exc:
+            raise Invalid(("body", "webhook_url"), str(exc)) from exc
+    return await save_contact(uow, area_code=area_code, data=data)
+
+
+async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> None:
+    _check_area(area_code, principal)
+    result = await uow.session.execute(delete(Contact).where(Contact.area_code == area_code))
+    if not result.rowcount:
+        raise NotFound("contact not found")
+
+
+async def seed_contacts(uow: Uow, *, contacts: Iterable[tuple[str, ContactIn]]) -> int:
+    """Save each contact whose area has none yet (so seeding twice adds nothing); returns how many."""
+    have = set((await uow.session.scalars(select(Contact.area_code))).all())
+    added = 0
+    for area_code, contact in contacts:
+        if area_code not in have:
+            await save_contact(uow, area_code=area_code, data=contact)
+            added += 1
+    return added
+
+
+# --- the join of a returnee's registration and its alerts -----------------------------------------------
+
+
+def _wake_worker(uow: Uow) -> None:
+    if wake := uow.session.info.get(WAKE_WORKER):
+        uow.on_commit(wake)
+
+
+async def release_waiting(uow: Uow, *, returnee_id: UUID) -> int:
+    """Queue the returnee's `waiting` alerts, due now, once its registration and follow-up are both here.
+
+    The registration and the events that alert come on topics not ordered together: whichever of the two
+    comes second releases the alerts. Returns how many it queued.
+    """
+    session = uow.session
+    await session.flush()  # what this unit of work just added counts as here
+    if await session.get(Returnee, returnee_id) is None or await session.get(Followup, returnee_id) is None:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.returnee_id == returnee_id, Delivery.state == "waiting")
+        .values(state="queued", next_attempt_at=uow.now())
+    )
+    if result.rowcount:
+        _wake_worker(uow)
+    return result.rowcount
+
+
+async def expire_waiting(uow: Uow) -> int:
+    """Fail the alerts whose registration has not come within WAIT_FOR_RETURNEE; returns how many."""
+    session, now = uow.session, uow.now()
+    # A registration and an alert committed at the same moment each missed the other in release_waiting:
+    # queue theirs here, a scanner round later.
+    known = select(Returnee.id).where(Returnee.id == Delivery.returnee_id).exists()
+    followed = select(Followup.returnee_id).where(Followup.returnee_id == Delivery.returnee_id).exists()
+    released = await session.execute(
+        update(Delivery)
+        .where(Delivery.state == "waiting", known, followed)
+        .values(state="queued", next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount:
+        _wake_worker(uow)
+    # The limit is meant in real time: the demo clock may run faster.
+    expired = await session.execute(
+        update(Delivery)
+        .where(Delivery.state == "waiting", Delivery.created_at < now - WAIT_FOR_RETURNEE * uow.clock.speed)
+        .values(state="failed", last_error="returnee never registered here")
+        .execution_options(synchronize_session=False)
+    )
+    return expired.rowcount
 
 
 # --- what the other contexts tell us -------------------------------------------------------------------
 
 
-async def remember_returnee(
-    session: AsyncSession, *, event: ReturneeRegistered, correlation_id: str | None = None
-) -> None:
+async def remember_returnee(uow: Uow, *, event: ReturneeRegistered | ReturneeCorrected) -> None:
     """Keep only what an alert needs; a correction overwrites it."""
+    session = uow.session
     returnee = await session.get(Returnee, event.returnee_id) or Returnee(id=event.returnee_id)
-    returnee.correlation_id = correlation_id or returnee.correlation_id
+    # The registration's correlation id: its alerts are logged under it.
+    returnee.correlation_id = (uow.envelope and uow.envelope.correlation_id) or returnee.correlation_id
     returnee.name_km = event.name_km
     returnee.name_latin = event.name_latin
     returnee.sex = event.sex.value
@@ -70,21 +203,12 @@ async def remember_returnee(
         return  # the usual order: nothing was dispatched yet, nothing waits for us
     if returnee.policy == "home":
         followup.home_isolation = True
-    # The dispatch got here first, so its alert waits 2 s at a time for this registration (the worker's
-    # `NotReady`): make it due now, so it leaves with the worker's next poll. attempts == 0 keeps gateway
-    # retries on their backoff.
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.returnee_id == event.returnee_id, Delivery.state == "queued", Delivery.attempts == 0)
-        .values(next_attempt_at=Delivery.created_at)
-        .execution_options(synchronize_session=False)
-    )
+    await release_waiting(uow, returnee_id=event.returnee_id)
 
 
-async def open_followup(
-    session: AsyncSession, *, returnee_id: UUID, village_code: str, now: datetime
-) -> Followup:
+async def _open_followup(uow: Uow, returnee_id: UUID, village_code: str) -> Followup:
     """The returnee's follow-up, created with a fresh reply code the first time."""
+    session = uow.session
     followup = await session.get(Followup, returnee_id)
     if followup:
         return followup
@@ -98,7 +222,7 @@ async def open_followup(
         commune_code=commune_of(village_code),
         village_code=village_code,
         home_isolation=bool(returnee and returnee.policy == "home"),
-        created_at=now,
+        created_at=uow.now(),
     )
     try:
         # Two consumers (transfers, episodes) may open the same follow-up at once after a backlog: the
@@ -114,17 +238,20 @@ async def open_followup(
 
 
 async def queue_alert(
-    session: AsyncSession,
+    uow: Uow,
     *,
     reason: str,
     returnee_id: UUID,
     commune_code: str,
     recipient_area: str,
     key: str,
-    now: datetime,
     context: dict | None = None,
 ) -> int:
-    """Queue the alert to the area's contact by SMS, and by webhook if it has one; returns rows added."""
+    """Queue the alert to the area's contact by SMS, and by webhook if it has one; returns rows added.
+
+    The alert waits until the returnee's registration is here too (release_waiting).
+    """
+    session, now = uow.session, uow.now()
     contact = await session.get(Contact, recipient_area)
     if contact is None:
         log.warning("no contact for area, alert not queued", extra={"area": recipient_area, "reason": reason})
@@ -146,97 +273,91 @@ async def queue_alert(
                 reason=reason,
                 channel=channel,
                 context=context or {},
+                state="waiting",
                 next_attempt_at=now,
                 created_at=now,
             )
         )
         added += 1
+    if added:
+        await release_waiting(uow, returnee_id=returnee_id)
     return added
 
 
 async def alert_dispatched(
-    session: AsyncSession,
-    *,
-    returnee_id: UUID,
-    village_code: str,
-    manifest_id: UUID,
-    expected_arrival: datetime,
-    now: datetime,
+    uow: Uow, *, returnee_id: UUID, village_code: str, manifest_id: UUID, expected_arrival: datetime
 ) -> None:
-    followup = await open_followup(session, returnee_id=returnee_id, village_code=village_code, now=now)
+    followup = await _open_followup(uow, returnee_id, village_code)
     followup.expected_arrival = expected_arrival
     await queue_alert(
-        session,
+        uow,
         reason="dispatched",
         returnee_id=returnee_id,
         commune_code=followup.commune_code,
         recipient_area=followup.commune_code,
         key=str(manifest_id),
-        now=now,
         context={"when": expected_arrival.isoformat()},
     )
 
 
-async def alert_handed_over(
-    session: AsyncSession,
-    *,
-    returnee_id: UUID,
-    village_code: str,
-    manifest_id: UUID,
-    handed_over_at: datetime,
-    visit_due: timedelta,
-    now: datetime,
-) -> None:
+async def on_dispatched(uow: Uow, *, event: ManifestDispatched) -> None:
+    for passenger in event.passengers:
+        await alert_dispatched(
+            uow,
+            returnee_id=passenger.returnee_id,
+            village_code=passenger.home_village_code,
+            manifest_id=event.manifest_id,
+            expected_arrival=event.expected_arrival,
+        )
+
+
+async def on_handed_over(uow: Uow, *, event: HandedOver) -> None:
     """Alert again and start the clock of the home visit."""
-    followup = await open_followup(session, returnee_id=returnee_id, village_code=village_code, now=now)
+    followup = await _open_followup(uow, event.returnee_id, event.home_village_code)
     if followup.handed_over_at is None:
-        followup.handed_over_at = handed_over_at
-        followup.due_at = handed_over_at + visit_due
-        followup.clear_since = followup.clear_since or handed_over_at
+        followup.handed_over_at = event.handed_over_at
+        followup.due_at = event.handed_over_at + timedelta(hours=uow.settings.visit_due_hours)
+        followup.clear_since = followup.clear_since or event.handed_over_at
         if followup.state == "expected":
             followup.state = "open"
     await queue_alert(
-        session,
+        uow,
         reason="handed_over",
-        returnee_id=returnee_id,
+        returnee_id=event.returnee_id,
         commune_code=followup.commune_code,
         recipient_area=followup.commune_code,
-        key=str(manifest_id),
-        now=now,
-        context={"when": handed_over_at.isoformat()},
+        key=str(event.manifest_id),
+        context={"when": event.handed_over_at.isoformat()},
     )
 
 
-async def alert_symptoms(
-    session: AsyncSession, *, returnee_id: UUID, village_code: str, reported_at: datetime, now: datetime
-) -> None:
+async def on_symptoms(uow: Uow, *, event: SymptomsReported) -> None:
     """Symptoms restart the count of clear days and tell the chief."""
-    followup = await open_followup(session, returnee_id=returnee_id, village_code=village_code, now=now)
+    followup = await _open_followup(uow, event.returnee_id, event.home_village_code)
     if followup.state != "completed":
-        followup.clear_since = max(followup.clear_since or reported_at, reported_at)
+        followup.clear_since = max(followup.clear_since or event.reported_at, event.reported_at)
     await queue_alert(
-        session,
+        uow,
         reason="symptoms",
-        returnee_id=returnee_id,
+        returnee_id=event.returnee_id,
         commune_code=followup.commune_code,
         recipient_area=followup.commune_code,
-        key=reported_at.isoformat(),
-        now=now,
+        key=event.reported_at.isoformat(),
     )
 
 
-async def mark_home_isolation(
-    session: AsyncSession, *, returnee_id: UUID, village_code: str, now: datetime
-) -> None:
-    followup = await open_followup(session, returnee_id=returnee_id, village_code=village_code, now=now)
-    followup.home_isolation = True
+async def on_quarantine_started(uow: Uow, *, event: QuarantineStarted) -> None:
+    if event.mode is QuarantinePolicy.home:
+        followup = await _open_followup(uow, event.returnee_id, event.home_village_code)
+        followup.home_isolation = True
 
 
 # --- replies from commune chiefs -----------------------------------------------------------------------
 
 
-def _reply(session: AsyncSession, *, to: str, text: str, message_id: str, commune: str, now: datetime):
-    session.add(
+def _reply(uow: Uow, *, to: str, text: str, message_id: str, commune: str) -> None:
+    now = uow.now()
+    uow.session.add(
         Delivery(
             dedupe_key=f"reply:{message_id}",
             commune_code=commune,
@@ -251,32 +372,27 @@ def _reply(session: AsyncSession, *, to: str, text: str, message_id: str, commun
     )
 
 
-async def _apply(
-    session: AsyncSession, *, command: Command, followup: Followup, now: datetime, source: str
-) -> None:
+async def _apply(uow: Uow, *, command: Command, followup: Followup) -> None:
+    now = uow.now()
     ids = {"returnee_id": followup.returnee_id, "commune_code": followup.commune_code}
     if command is Command.visit:
         if followup.visited_at is None:
             followup.visited_at = now
             if followup.state == "overdue":
                 followup.state = "open"
-            await enqueue(session, VisitRecorded(**ids, visited_at=now), source=source)
+            await uow.emit(VisitRecorded(**ids, visited_at=now))
         return
     followup.last_checkin_at = now
     if command is Command.sick:
         followup.clear_since = now
-        await enqueue(
-            session,
-            SelfIsolationCheckin(**ids, symptoms=["reported_by_commune"], reported_at=now),
-            source=source,
-        )
-    elif followup.home_isolation or await _registered_for_home(session, followup.returnee_id):
-        await enqueue(session, SelfIsolationCheckin(**ids, reported_at=now), source=source)
+        await uow.emit(SelfIsolationCheckin(**ids, symptoms=["reported_by_commune"], reported_at=now))
+    elif followup.home_isolation or await _registered_for_home(uow, followup.returnee_id):
+        await uow.emit(SelfIsolationCheckin(**ids, reported_at=now))
 
 
-async def _registered_for_home(session: AsyncSession, returnee_id: UUID) -> bool:
+async def _registered_for_home(uow: Uow, returnee_id: UUID) -> bool:
     # The registration and the dispatch come on different topics, so the follow-up may predate it.
-    returnee = await session.get(Returnee, returnee_id)
+    returnee = await uow.session.get(Returnee, returnee_id)
     return bool(returnee and returnee.policy == "home")
 
 
@@ -285,71 +401,170 @@ ERROR_OUTCOMES = {"unparsed", "unknown_code", "wrong_sender"}
 MAX_ERROR_REPLIES = 3
 
 
-async def _may_answer_error(session: AsyncSession, phone: str, now: datetime) -> bool:
-    recent = await session.scalar(
+async def _may_answer_error(uow: Uow, phone: str) -> bool:
+    recent = await uow.session.scalar(
         select(func.count())
         .select_from(Reply)
         .where(
             Reply.sender == phone,
             Reply.outcome.in_(ERROR_OUTCOMES),
-            Reply.received_at > now - timedelta(days=1),
+            Reply.received_at > uow.now() - timedelta(days=1),
         )
     )
     return recent < MAX_ERROR_REPLIES
 
 
-async def handle_reply(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    sender: str,
-    text: str,
-    message_id: str,
-    now: datetime,
-    source: str,
-    error_text: str,
-) -> str:
+async def handle_reply(uow: Uow, *, sender: str, text: str, message_id: str) -> str:
     """Record a chief's SMS reply and answer it; returns the outcome (nothing changes on an error)."""
     try:
         phone = normalize_phone(sender)
     except ValueError:
         return "bad_sender"
-    async with sessions.begin() as session:
-        if await session.scalar(select(Reply.id).where(Reply.message_id == message_id)):
-            return "duplicate"  # smsbox retried a request we had already taken
-        parsed = parse_reply(text)
-        followup = contact = None
-        if parsed:
-            followup = await session.scalar(select(Followup).where(Followup.code == parsed[1]))
-        if followup:
-            contact = await session.get(Contact, followup.commune_code)
-        if parsed is None:
-            outcome = "unparsed"
-        elif followup is None:
-            outcome = "unknown_code"
-        elif contact is None or normalize_phone(contact.phone) != phone:
-            outcome = "wrong_sender"
-        else:
-            outcome = parsed[0].value
-        commune = followup.commune_code if followup and outcome not in ERROR_OUTCOMES else ""
-        if outcome in ERROR_OUTCOMES:
-            answer = error_text if await _may_answer_error(session, phone, now) else None
-        else:
-            await _apply(session, command=parsed[0], followup=followup, now=now, source=source)
-            answer = render_reply(parsed[0], contact.language, parsed[1])
-        if answer:
-            _reply(session, to=phone, text=answer, message_id=message_id, commune=commune, now=now)
-        session.add(
-            Reply(
-                message_id=message_id,
-                sender=phone,
-                returnee_id=followup.returnee_id if commune else None,
-                command=parsed[0].value if parsed else None,
-                outcome=outcome,
-                received_at=now,
+    session = uow.session
+    if await session.scalar(select(Reply.id).where(Reply.message_id == message_id)):
+        return "duplicate"  # smsbox retried a request we had already taken
+    try:
+        # The same message may race in twice: the loser's changes and events go with its savepoint.
+        async with session.begin_nested():
+            return await _take_reply(uow, phone=phone, text=text, message_id=message_id)
+    except IntegrityError:
+        return "duplicate"
+
+
+async def _take_reply(uow: Uow, *, phone: str, text: str, message_id: str) -> str:
+    session = uow.session
+    parsed = parse_reply(text)
+    followup = contact = None
+    if parsed:
+        followup = await session.scalar(select(Followup).where(Followup.code == parsed[1]))
+    if followup:
+        contact = await session.get(Contact, followup.commune_code)
+    if parsed is None:
+        outcome = "unparsed"
+    elif followup is None:
+        outcome = "unknown_code"
+    elif contact is None or normalize_phone(contact.phone) != phone:
+        outcome = "wrong_sender"
+    else:
+        outcome = parsed[0].value
+    commune = followup.commune_code if followup and outcome not in ERROR_OUTCOMES else ""
+    if outcome in ERROR_OUTCOMES:
+        answer = ERROR_REPLY if await _may_answer_error(uow, phone) else None
+    else:
+        await _apply(uow, command=parsed[0], followup=followup)
+        answer = render_reply(parsed[0], contact.language, parsed[1])
+    if answer:
+        _reply(uow, to=phone, text=answer, message_id=message_id, commune=commune)
+    session.add(
+        Reply(
+            message_id=message_id,
+            sender=phone,
+            returnee_id=followup.returnee_id if commune else None,
+            command=parsed[0].value if parsed else None,
+            outcome=outcome,
+            received_at=uow.now(),
+        )
+    )
+    return outcome
+
+
+# --- what became of a delivery -------------------------------------------------------------------------
+
+
+async def went_out(uow: Uow, *, delivery: Delivery) -> None:
+    """The gateway or receiver took it (its answer, or a report): `sent`, and AlertSent the first time."""
+    now = uow.now()
+    first = delivery.sent_at is None
+    delivery.sent_at = delivery.sent_at or now
+    delivery.last_error = None
+    if delivery.state == "sending":
+        # A webhook's 2xx is the receiver's own acknowledgement; an SMS waits for its report.
+        delivery.state = "delivered" if delivery.channel == "webhook" else "sent"
+        if delivery.state == "delivered":
+            delivery.delivered_at = now
+    if first and delivery.returnee_id and delivery.reason != "reply":
+        await uow.emit(
+            AlertSent(
+                returnee_id=delivery.returnee_id,
+                commune_code=delivery.commune_code,
+                channel=delivery.channel,
+                reason=delivery.reason,
+                sent_at=now,
             )
         )
-        try:
-            await session.flush()
-        except IntegrityError:
-            return "duplicate"  # the same message raced in twice
-    return outcome
+
+
+async def record_delivery_report(uow: Uow, *, delivery_id: UUID, status: int) -> None:
+    """Apply one of Kannel's delivery reports."""
+    delivery = await uow.session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None:
+        raise NotFound("delivery not found")
+    if delivery.channel != "sms" or delivery.state not in ("sending", "sent"):
+        return  # a final state is never left: late or reordered reports change nothing
+    delivery.dlr_status = status
+    if status & (1 | 8):
+        # On the phone (1), or taken by the operator's SMSC (8): it went out, even if the process that
+        # sent it died before writing Kannel's answer.
+        await went_out(uow, delivery=delivery)
+        if status & 1:
+            delivery.state, delivery.delivered_at = "delivered", uow.now()
+    elif status & (2 | 16):
+        delivery.state, delivery.last_error = "failed", f"delivery report {status}"
+
+
+async def retry_delivery(uow: Uow, *, principal: Principal, delivery_id: UUID) -> DeliveryOut:
+    """Queue a failed delivery again: a person's decision, since a failed SMS may have gone out after all."""
+    delivery = await uow.session.get(Delivery, delivery_id, with_for_update=True)
+    # Only the working group's own provinces: a commune chief's grant held besides opens no retry.
+    if delivery is None or not principal.sees_village(delivery.commune_code, Role.provincial_wg):
+        raise NotFound("delivery not found")
+    if delivery.state != "failed":
+        raise Conflict(f"state: {delivery.state}, only failed is retried")
+    delivery.state, delivery.attempts = "queued", 0
+    delivery.next_attempt_at, delivery.claimed_at = uow.now(), None
+    return DeliveryOut.model_validate(delivery, from_attributes=True)
+
+
+# --- the follow-up scanner -----------------------------------------------------------------------------
+
+
+async def scan_followups(uow: Uow) -> tuple[int, int]:
+    """Escalate visits not recorded in time, complete follow-ups with enough clear days: (overdue, done)."""
+    session, now, days = uow.session, uow.now(), uow.settings.followup_days
+    overdue = done = 0
+    rows = (
+        await session.scalars(
+            select(Followup)
+            .where(
+                Followup.state.in_(("open", "overdue")),
+                or_(
+                    and_(Followup.state == "open", Followup.visited_at.is_(None), Followup.due_at <= now),
+                    and_(
+                        Followup.visited_at.is_not(None), Followup.clear_since <= now - timedelta(days=days)
+                    ),
+                ),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for followup in rows:
+        ids = {"returnee_id": followup.returnee_id, "commune_code": followup.commune_code}
+        if followup.state == "open" and is_overdue(
+            due_at=followup.due_at, visited_at=followup.visited_at, now=now
+        ):
+            followup.state, followup.overdue_at = "overdue", now
+            await uow.emit(FollowupOverdue(**ids, due_at=followup.due_at))
+            await queue_alert(
+                uow,
+                reason="overdue",
+                returnee_id=followup.returnee_id,
+                commune_code=followup.commune_code,
+                recipient_area=followup.commune_code[:4],
+                key="visit",
+            )
+            overdue += 1
+        elif followup.visited_at and is_complete(clear_since=followup.clear_since, days=days, now=now):
+            followup.state, followup.completed_at = "completed", now
+            await uow.emit(FollowupCompleted(**ids, completed_at=now))
+            done += 1
+    return overdue, done

@@ -1,41 +1,34 @@
 """Wiring of the notify service: the app factory and the console entry point `border-notify`."""
 
+import asyncio
 from functools import partial
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
-from services.notify import cli
+from services.notify import cli, handlers, queries
 from services.notify.api import router
 from services.notify.consumer import subscriptions
 from services.notify.gateways import kannel_queues
-from services.notify.models import Delivery
 from services.notify.settings import Settings
-from services.notify.worker import DeliveryWorker, run_scanner
+from services.notify.worker import DeliveryWorker
 from shared import metrics
 from shared.cli import service_cli
-from shared.service import Runtime, create_service_app
+from shared.liveness import progressed
+from shared.service import create_service_app
+from shared.unit_of_work import Deps
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 CHANNELS = ("sms", "webhook")
-STATES = ("queued", "sending", "sent", "delivered", "failed")
+STATES = ("waiting", "queued", "sending", "sent", "delivered", "failed")
 
 
-async def refresh_deliveries(rt: Runtime) -> None:
+async def refresh_deliveries(deps: Deps[Settings]) -> None:
     """Deliveries by channel and state; states with none read 0 so alerts see them."""
-    async with rt.sessions() as session:
-        rows = (
-            await session.execute(
-                select(Delivery.channel, Delivery.state, func.count()).group_by(
-                    Delivery.channel, Delivery.state
-                )
-            )
-        ).all()
-    counts = {(channel, state): n for channel, state, n in rows}
+    counts = await deps.run(queries.delivery_counts)
     for channel in CHANNELS:
         for state in STATES:
             metrics.DELIVERIES.labels(channel, state).set(counts.get((channel, state), 0))
@@ -52,17 +45,25 @@ async def refresh_kannel(settings: Settings) -> None:
         metrics.KANNEL_QUEUE.labels(queue).set(length)
 
 
+async def run_scanner(deps: Deps[Settings]) -> None:
+    """Escalate and complete follow-ups, and give up alerts whose registration never came, each round."""
+    while True:
+        await deps.run(handlers.scan_followups)
+        await deps.run(handlers.expire_waiting)
+        progressed()
+        await asyncio.sleep(deps.settings.scan_interval_seconds)
+
+
 def create_app(settings: Settings) -> FastAPI:
     app: FastAPI
 
-    def background(rt: Runtime):
-        worker = DeliveryWorker(rt.sessions, settings, rt.clock, rt.source)
+    def background(deps: Deps[Settings]):
+        worker = DeliveryWorker(deps)
         app.state.delivery_worker = worker  # tests and the benchmark wake it or watch it
-
-        async def scanner() -> None:
-            await run_scanner(rt.sessions, settings=settings, clock=rt.clock, source=rt.source)
-
-        return [("delivery-worker", worker.run, worker.waiting), ("followup-scanner", scanner)]
+        return [
+            ("delivery-worker", worker.run, worker.waiting),
+            ("followup-scanner", partial(run_scanner, deps)),
+        ]
 
     app = create_service_app(
         settings,
@@ -70,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[router],
         subscriptions=subscriptions,
         background=background,
-        refreshers=lambda rt: [partial(refresh_deliveries, rt), partial(refresh_kannel, settings)],
+        refreshers=lambda deps: [partial(refresh_deliveries, deps), partial(refresh_kannel, settings)],
     )
     return app
 

@@ -88,7 +88,7 @@ class Delivery(Table, table=True):
     context: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     to_phone: str | None = Field(default=None, max_length=20)  # replies go to whoever wrote
     body: str | None = Field(default=None, max_length=400)
-    # queued -> sending -> sent -> delivered | failed
+    # waiting (for the returnee's registration) -> queued -> sending -> sent -> delivered | failed
     state: str = Field(default="queued", max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=_when(nullable=False))

@@ -1,4 +1,4 @@
-"""Background loops: the delivery worker (SMS and webhooks) and the follow-up scanner.
+"""The delivery worker: sends queued alerts by SMS and webhook, and settles what a crash left behind.
 
 A delivery is claimed (queued -> sending) and committed before anything goes out, and the gateway's answer
 is recorded afterwards. A crash in between leaves the row in `sending`. A webhook is then queued again
@@ -15,44 +15,30 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import httpx
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.domain import (
-    AlertFacts,
-    backoff,
-    is_complete,
-    is_overdue,
-    normalize_phone,
-    render_alert,
-)
+from services.notify.domain import AlertFacts, backoff, normalize_phone, render_alert
 from services.notify.gateways import Kannel, Outcome, Result, Webhooks
-from services.notify.handlers import queue_alert
+from services.notify.handlers import WAKE_WORKER, Uow, went_out
 from services.notify.models import Contact, Delivery, Followup, Returnee
 from services.notify.settings import Settings
-from shared.clock import Clock
-from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue
 from shared.gazetteer import load_gazetteer
 from shared.liveness import progressed
 from shared.logging import correlation_id_var
-from shared.outbox import enqueue
+from shared.unit_of_work import Deps
 
 log = logging.getLogger(__name__)
 
-# How long an alert may wait for its returnee's registration to arrive (topics are not ordered together).
-WAIT_FOR_RETURNEE = timedelta(hours=1)
 RECOVERY_INTERVAL = 10.0  # seconds between looks for rows a dead process left in `sending`
-
-
-class NotReady(Exception):
-    """The alert cannot be written yet."""
 
 
 async def _facts(session: AsyncSession, delivery: Delivery, language: str) -> AlertFacts:
     returnee = await session.get(Returnee, delivery.returnee_id)
     followup = await session.get(Followup, delivery.returnee_id)
     if returnee is None or followup is None:
-        raise NotReady
+        # Only a retried alert whose registration never came (handlers.expire_waiting) gets here.
+        raise LookupError("returnee never registered here")
     gaz = load_gazetteer()
     village = gaz.village(returnee.village_code)
     commune = gaz.commune(followup.commune_code)
@@ -136,14 +122,12 @@ async def _preload(session: AsyncSession, rows: list[Delivery]) -> None:
 
 
 class DeliveryWorker:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock, source: str
-    ):
-        self.sessions = sessions
-        self.settings = settings
-        self.clock = clock
-        self.source = source
+    def __init__(self, deps: Deps[Settings]):
+        self.deps = deps
+        self.settings = deps.settings
+        self.clock = deps.clock
         self.wake = asyncio.Event()
+        deps.sessions.kw.setdefault("info", {})[WAKE_WORKER] = self.wake.set
 
     def _real(self, delta: timedelta) -> timedelta:
         """A wait meant in real time (leases, retries), as a span of the clock, which may run faster."""
@@ -159,19 +143,20 @@ class DeliveryWorker:
                 if (tick := asyncio.get_running_loop().time()) >= next_recovery:
                     await self.recover(kannel_idle=await kannel.idle())
                     next_recovery = tick + RECOVERY_INTERVAL
+                # Cleared before the claim: a wake-up from a commit during this round starts the next at once.
+                self.wake.clear()
                 jobs = await self.claim()
                 progressed()  # a round done; each send reports too (send_all)
                 if jobs:
                     await self.send_all(jobs, kannel, webhooks)
                     continue
-                self.wake.clear()
                 with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancellation
                     async with asyncio.timeout(self.settings.delivery_poll_seconds):
                         await self.wake.wait()
 
     async def waiting(self) -> int:
         """Deliveries due now (the watchdog's probe)."""
-        async with self.sessions() as session:
+        async with self.deps.sessions() as session:
             due = select(func.count()).where(
                 Delivery.state == "queued", Delivery.next_attempt_at <= self.clock.now()
             )
@@ -182,7 +167,7 @@ class DeliveryWorker:
         webhooks always, SMS only when no report says it went out and Kannel holds nothing that could."""
         now = self.clock.now()
         stale = now - self._real(timedelta(seconds=self.settings.delivery_lease_seconds))
-        async with self.sessions.begin() as session:
+        async with self.deps.sessions.begin() as session:
             sending = (Delivery.state == "sending", Delivery.claimed_at < stale)
             await session.execute(
                 update(Delivery)
@@ -200,7 +185,7 @@ class DeliveryWorker:
         """Move due rows to `sending` and commit that before anything is sent."""
         now = self.clock.now()
         jobs = []
-        async with self.sessions.begin() as session:
+        async with self.deps.sessions.begin() as session:
             rows = (
                 await session.scalars(
                     select(Delivery)
@@ -214,9 +199,6 @@ class DeliveryWorker:
             for delivery in rows:
                 try:
                     job = await _prepare(session, delivery, now)
-                except NotReady:
-                    self._wait(delivery, now)
-                    continue
                 except (LookupError, ValueError) as exc:
                     delivery.state, delivery.last_error = "failed", str(exc)[:200]
                     continue
@@ -224,12 +206,6 @@ class DeliveryWorker:
                 delivery.attempts += 1
                 jobs.append(job)
         return jobs
-
-    def _wait(self, delivery: Delivery, now: datetime) -> None:
-        if now - delivery.created_at > self._real(WAIT_FOR_RETURNEE):
-            delivery.state, delivery.last_error = "failed", "returnee never registered here"
-        else:
-            delivery.next_attempt_at = now + self._real(timedelta(seconds=2))
 
     async def send_all(self, jobs: list[Job], kannel: Kannel, webhooks: Webhooks) -> None:
         limit = asyncio.Semaphore(self.settings.delivery_concurrency)
@@ -259,23 +235,22 @@ class DeliveryWorker:
         self, results: dict[UUID, Result], correlations: dict[UUID, str | None] | None = None
     ) -> None:
         """Write down what the gateways said, in one transaction with the AlertSent events."""
-        now = self.clock.now()
         correlations = correlations or {}
-        async with self.sessions.begin() as session:
+        async with self.deps.sessions.begin() as session:
+            uow = self.deps.unit(session)
             rows = await session.scalars(
                 select(Delivery).where(Delivery.id.in_(results)).order_by(Delivery.id).with_for_update()
             )
             for delivery in rows.all():
-                correlation_id_var.set(
-                    correlations.get(delivery.id)
-                )  # AlertSent continues the registration's
-                await self._apply(session, delivery, results[delivery.id], now)
+                # AlertSent continues the registration's correlation.
+                correlation_id_var.set(correlations.get(delivery.id))
+                await self._apply(uow, delivery, results[delivery.id])
             correlation_id_var.set(None)
 
-    async def _apply(self, session: AsyncSession, delivery: Delivery, result: Result, now: datetime) -> None:
+    async def _apply(self, uow: Uow, delivery: Delivery, result: Result) -> None:
         s = self.settings
         if result.outcome is Outcome.accepted:
-            await went_out(session, delivery, now, self.source)
+            await went_out(uow, delivery=delivery)
             return
         delivery.last_error = result.error
         if delivery.state != "sending":
@@ -287,111 +262,10 @@ class DeliveryWorker:
             wait = backoff(
                 delivery.attempts, base=s.delivery_backoff_seconds, cap=s.delivery_backoff_max_seconds
             )
-            delivery.next_attempt_at = now + self._real(wait)
+            delivery.next_attempt_at = uow.now() + self._real(wait)
             return
         delivery.state = "failed"
         if result.outcome is Outcome.gone:
-            contact = await session.get(Contact, delivery.recipient_area)
+            contact = await uow.session.get(Contact, delivery.recipient_area)
             if contact:
                 contact.webhook_disabled = True
-
-
-async def went_out(session: AsyncSession, delivery: Delivery, now: datetime, source: str) -> None:
-    """The gateway or receiver took it (its answer, or a report): `sent`, and AlertSent the first time."""
-    first = delivery.sent_at is None
-    delivery.sent_at = delivery.sent_at or now
-    delivery.last_error = None
-    if delivery.state == "sending":
-        # A webhook's 2xx is the receiver's own acknowledgement; an SMS waits for its report.
-        delivery.state = "delivered" if delivery.channel == "webhook" else "sent"
-        if delivery.state == "delivered":
-            delivery.delivered_at = now
-    if first and delivery.returnee_id and delivery.reason != "reply":
-        event = AlertSent(
-            returnee_id=delivery.returnee_id,
-            commune_code=delivery.commune_code,
-            channel=delivery.channel,
-            reason=delivery.reason,
-            sent_at=now,
-        )
-        await enqueue(session, event, source=source)
-
-
-async def record_delivery_report(
-    sessions: async_sessionmaker[AsyncSession], *, delivery_id: UUID, status: int, now: datetime, source: str
-) -> bool:
-    """Apply one of Kannel's delivery reports; False when the delivery is unknown."""
-    async with sessions.begin() as session:
-        delivery = await session.get(Delivery, delivery_id, with_for_update=True)
-        if delivery is None:
-            return False
-        if delivery.channel != "sms" or delivery.state not in ("sending", "sent"):
-            return True  # a final state is never left: late or reordered reports change nothing
-        delivery.dlr_status = status
-        if status & (1 | 8):
-            # On the phone (1), or taken by the operator's SMSC (8): it went out, even if the process that
-            # sent it died before writing Kannel's answer.
-            await went_out(session, delivery, now, source)
-            if status & 1:
-                delivery.state, delivery.delivered_at = "delivered", now
-        elif status & (2 | 16):
-            delivery.state, delivery.last_error = "failed", f"delivery report {status}"
-    return True
-
-
-# --- the follow-up scanner -----------------------------------------------------------------------------
-
-
-async def scan_followups(
-    sessions: async_sessionmaker[AsyncSession], *, settings: Settings, now: datetime, source: str
-) -> tuple[int, int]:
-    """Escalate visits not recorded in time, complete follow-ups with enough clear days: (overdue, done)."""
-    overdue = done = 0
-    async with sessions.begin() as session:
-        rows = (
-            await session.scalars(
-                select(Followup)
-                .where(
-                    Followup.state.in_(("open", "overdue")),
-                    or_(
-                        and_(Followup.state == "open", Followup.visited_at.is_(None), Followup.due_at <= now),
-                        and_(
-                            Followup.visited_at.is_not(None),
-                            Followup.clear_since <= now - timedelta(days=settings.followup_days),
-                        ),
-                    ),
-                )
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        for followup in rows:
-            ids = {"returnee_id": followup.returnee_id, "commune_code": followup.commune_code}
-            if followup.state == "open" and is_overdue(
-                due_at=followup.due_at, visited_at=followup.visited_at, now=now
-            ):
-                followup.state, followup.overdue_at = "overdue", now
-                await enqueue(session, FollowupOverdue(**ids, due_at=followup.due_at), source=source)
-                await queue_alert(
-                    session,
-                    reason="overdue",
-                    returnee_id=followup.returnee_id,
-                    commune_code=followup.commune_code,
-                    recipient_area=followup.commune_code[:4],
-                    key="visit",
-                    now=now,
-                )
-                overdue += 1
-            elif followup.visited_at and is_complete(
-                clear_since=followup.clear_since, days=settings.followup_days, now=now
-            ):
-                followup.state, followup.completed_at = "completed", now
-                await enqueue(session, FollowupCompleted(**ids, completed_at=now), source=source)
-                done += 1
-    return overdue, done
-
-
-async def run_scanner(sessions, *, settings: Settings, clock: Clock, source: str) -> None:
-    while True:
-        await scan_followups(sessions, settings=settings, now=clock.now(), source=source)
-        progressed()
-        await asyncio.sleep(settings.scan_interval_seconds)

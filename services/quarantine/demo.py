@@ -5,8 +5,7 @@ Positions and capacities are invented for the demo (near the crossings of `borde
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from services.quarantine.handlers import Uow
 from services.quarantine.models import Facility, Supply
 
 CENTRE_KM = "មណ្ឌលចត្តាឡីស័ក"
@@ -55,26 +54,26 @@ def demo_facilities(now: datetime) -> list[Facility]:
     ]
 
 
-async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+async def add_sites(uow: Uow) -> int:
     """Add the demo sites and their stock that are missing; returns how many sites were added."""
+    session, now = uow.session, uow.now()
     added = 0
-    async with sessions.begin() as session:
-        for facility in demo_facilities(now):
-            if await session.get(Facility, facility.id) is not None:
-                continue
-            session.add(facility)
-            for item, unit, quantity, low in STOCK:
-                if facility.id == LOW_ON_MEDICINE and item == "medicine":
-                    quantity = low // 2
-                session.add(
-                    Supply(
-                        facility_id=facility.id,
-                        item=item,
-                        unit=unit,
-                        quantity=quantity,
-                        low_threshold=low,
-                        updated_at=now,
-                    )
+    for facility in demo_facilities(now):
+        if await session.get(Facility, facility.id) is not None:
+            continue
+        session.add(facility)
+        for item, unit, quantity, low in STOCK:
+            if facility.id == LOW_ON_MEDICINE and item == "medicine":
+                quantity = low // 2
+            session.add(
+                Supply(
+                    facility_id=facility.id,
+                    item=item,
+                    unit=unit,
+                    quantity=quantity,
+                    low_threshold=low,
+                    updated_at=now,
                 )
-            added += 1
+            )
+        added += 1
     return added

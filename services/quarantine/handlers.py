@@ -4,13 +4,24 @@ import logging
 from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.quarantine import domain, placement
-from services.quarantine.models import ACTIVE, Checkin, Episode, Facility, Status, Supply, SupplyUpdate
+from services.quarantine.models import (
+    ACTIVE,
+    Checkin,
+    Episode,
+    Facility,
+    FacilityCreate,
+    Status,
+    Supply,
+    SupplyUpdate,
+)
 from services.quarantine.settings import Settings
+from shared.auth import Principal, Role
 from shared.clock import CAMBODIA
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events.intake import QuarantinePolicy, ReturneeCorrected, ReturneeReferred, ReturneeRegistered
 from shared.events.notify import SelfIsolationCheckin
 from shared.events.quarantine import (
@@ -21,22 +32,11 @@ from shared.events.quarantine import (
 )
 from shared.events.transport import HandedOver
 from shared.gazetteer import load_gazetteer
-from shared.outbox import enqueue
-from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-
-class NotFound(Exception):
-    """No such object, or not one the caller may see."""
-
-
-class Conflict(Exception):
-    """The object is not in a state that allows the request; the message is safe to show."""
-
-
-def _settings(rt: Runtime) -> Settings:
-    return rt.settings  # type: ignore[return-value]
+Uow = UnitOfWork[Settings]
 
 
 async def episode_of(session: AsyncSession, returnee_id: UUID, *, lock: bool = False) -> Episode | None:
@@ -54,8 +54,9 @@ def _province_of(checkpoint_id: str, home_village_code: str) -> str:
     return checkpoint.province_code if checkpoint else home_village_code[:2]
 
 
-async def open_episode(session: AsyncSession, rt: Runtime, event: ReturneeRegistered) -> None:
+async def open_episode(uow: Uow, *, event: ReturneeRegistered) -> None:
     """Open the returnee's episode by the policy decided at registration; a replay changes nothing."""
+    session = uow.session
     existing = await episode_of(session, event.returnee_id)
     if existing is not None:
         if not existing.checkpoint_id:  # opened early by a hand-over: fill in what it lacked
@@ -70,7 +71,7 @@ async def open_episode(session: AsyncSession, rt: Runtime, event: ReturneeRegist
         checkpoint_id=event.checkpoint_id,
         province_code=_province_of(event.checkpoint_id, event.home_village_code),
         home_village_code=event.home_village_code,
-        created_at=rt.clock.now(),
+        created_at=uow.now(),
     )
     _apply_snapshot(episode, event)
     session.add(episode)
@@ -78,8 +79,8 @@ async def open_episode(session: AsyncSession, rt: Runtime, event: ReturneeRegist
     if event.policy == QuarantinePolicy.home:
         return  # starts when transport hands the returnee over at home
     sites = await placement.lock_sites(session, episode.province_code)
-    if not await placement.place(session, rt, episode, sites):
-        await placement.wait(session, rt, episode)
+    if not await placement.place(uow, episode, sites):
+        await placement.wait(uow, episode)
 
 
 def _apply_snapshot(episode: Episode, event: ReturneeRegistered | ReturneeCorrected) -> None:
@@ -89,17 +90,17 @@ def _apply_snapshot(episode: Episode, event: ReturneeRegistered | ReturneeCorrec
     episode.checkpoint_id = event.checkpoint_id
 
 
-async def correct_episode(session: AsyncSession, rt: Runtime, event: ReturneeCorrected) -> None:
+async def correct_episode(uow: Uow, *, event: ReturneeCorrected) -> None:
     """Keep the episode's copy of the registration current; a placement already made stands."""
-    episode = await episode_of(session, event.returnee_id)
+    episode = await episode_of(uow.session, event.returnee_id)
     if episode is None or episode.status == Status.completed:
         return
     _apply_snapshot(episode, event)
 
 
-async def refer(session: AsyncSession, rt: Runtime, event: ReturneeReferred) -> None:
+async def refer(uow: Uow, *, event: ReturneeReferred) -> None:
     """Hold the returnee for health care: no release (nor, under policy=home, transport) until cleared."""
-    episode = await episode_of(session, event.returnee_id, lock=True)
+    episode = await episode_of(uow.session, event.returnee_id, lock=True)
     if episode is None:
         # Registration and referral share a partition, so this means a lost registration: dead-letter it.
         raise LookupError("referral for a returnee without an episode")
@@ -114,9 +115,9 @@ def _hold(episode: Episode, *, reason: str, at: datetime) -> None:
     episode.cleared_by = None
 
 
-async def start_home_episode(session: AsyncSession, rt: Runtime, event: HandedOver) -> None:
+async def start_home_episode(uow: Uow, *, event: HandedOver) -> None:
     """Under policy=home the 14 days start on the day of hand-over (Cambodian date)."""
-    episode = await episode_of(session, event.returnee_id, lock=True)
+    episode = await episode_of(uow.session, event.returnee_id, lock=True)
     if episode is None:
         # The hand-over overtook the registration (another topic): open it now, the registration fills in.
         episode = Episode(
@@ -127,23 +128,22 @@ async def start_home_episode(session: AsyncSession, rt: Runtime, event: HandedOv
             checkpoint_id="",
             province_code=event.home_village_code[:2],
             home_village_code=event.home_village_code,
-            created_at=rt.clock.now(),
+            created_at=uow.now(),
         )
-        session.add(episode)
+        uow.session.add(episode)
     if episode.mode != QuarantinePolicy.home or episode.status != Status.awaiting_handover:
         return  # policy=border: the returnee already did the 14 days
-    await placement.start(session, rt, episode, Status.home, event.handed_over_at.astimezone(CAMBODIA).date())
+    await placement.start(uow, episode, Status.home, event.handed_over_at.astimezone(CAMBODIA).date())
 
 
-async def commune_checkin(session: AsyncSession, rt: Runtime, event: SelfIsolationCheckin) -> None:
+async def commune_checkin(uow: Uow, *, event: SelfIsolationCheckin) -> None:
     """A commune's SMS report on a returnee isolating at home."""
-    episode = await episode_of(session, event.returnee_id, lock=True)
+    episode = await episode_of(uow.session, event.returnee_id, lock=True)
     if episode is None or episode.status != Status.home:
         log.info("commune check-in for no open home episode, ignored")
         return
     await _record(
-        session,
-        rt,
+        uow,
         episode,
         temperature_c=None,
         symptoms=event.symptoms,
@@ -157,8 +157,7 @@ async def commune_checkin(session: AsyncSession, rt: Runtime, event: SelfIsolati
 
 
 async def _record(
-    session: AsyncSession,
-    rt: Runtime,
+    uow: Uow,
     episode: Episode,
     *,
     temperature_c: float | None,
@@ -167,7 +166,7 @@ async def _record(
     source: str,
     by: str | None,
 ) -> Checkin:
-    found = domain.symptoms_of(temperature_c, symptoms, _settings(rt).fever_threshold_c)
+    found = domain.symptoms_of(temperature_c, symptoms, uow.settings.fever_threshold_c)
     day = max(1, domain.day_number(episode.starts_on, at.astimezone(CAMBODIA).date()))
     checkin = Checkin(
         episode_id=episode.id,
@@ -179,67 +178,66 @@ async def _record(
         source=source,
         recorded_by=by,
     )
-    session.add(checkin)
+    uow.session.add(checkin)
     ids = placement.episode_ids(episode)
     recorded = CheckinRecorded(
         **ids, day=day, temperature_c=temperature_c, symptoms=found, recorded_at=at, source=source
     )
-    await enqueue(session, recorded, source=rt.source)
+    await uow.emit(recorded)
     if found:
         _hold(episode, reason="symptoms at check-in", at=at)
         reported = SymptomsReported(**ids, symptoms=found, temperature_c=temperature_c, reported_at=at)
-        await enqueue(session, reported, source=rt.source)
-    await session.flush()
+        await uow.emit(reported)
+    await uow.session.flush()
     return checkin
 
 
-async def _scoped_episode(session: AsyncSession, episode_id: UUID, scope) -> Episode:
+async def _scoped_episode(session: AsyncSession, episode_id: UUID, scope: ColumnElement[bool]) -> Episode:
     episode = (
         await session.execute(select(Episode).where(Episode.id == episode_id, scope).with_for_update())
     ).scalar_one_or_none()
     if episode is None:
-        raise NotFound("episode")
+        raise NotFound("episode not found")
     return episode
 
 
 async def record_checkin(
-    rt: Runtime, *, episode_id: UUID, scope, temperature_c: float, symptoms: list[str], by: str
+    uow: Uow,
+    *,
+    episode_id: UUID,
+    scope: ColumnElement[bool],
+    temperature_c: float,
+    symptoms: list[str],
+    by: str,
 ) -> Checkin:
     """Facility staff's daily check of one returnee; refused unless the episode is running."""
-    async with rt.sessions.begin() as session:
-        episode = await _scoped_episode(session, episode_id, scope)
-        if episode.status not in ACTIVE:
-            raise Conflict(f"episode is {episode.status}: check-ins are taken only while it runs")
-        return await _record(
-            session,
-            rt,
-            episode,
-            temperature_c=temperature_c,
-            symptoms=symptoms,
-            at=rt.clock.now(),
-            source="facility",
-            by=by,
-        )
+    episode = await _scoped_episode(uow.session, episode_id, scope)
+    if episode.status not in ACTIVE:
+        raise Conflict(f"episode_id: episode is {episode.status}: check-ins are taken only while it runs")
+    return await _record(
+        uow,
+        episode,
+        temperature_c=temperature_c,
+        symptoms=symptoms,
+        at=uow.now(),
+        source="facility",
+        by=by,
+    )
 
 
-async def clear_referral(rt: Runtime, *, episode_id: UUID, scope, by: str) -> Episode:
+async def clear_referral(uow: Uow, *, episode_id: UUID, scope: ColumnElement[bool], by: str) -> Episode:
     """Health staff's clearance of a referred returnee, recorded by who gave it and when."""
-    async with rt.sessions.begin() as session:
-        episode = await _scoped_episode(session, episode_id, scope)
-        if not episode.referred:
-            raise Conflict("episode is not referred")
-        episode.referred = False
-        episode.cleared_at = rt.clock.now()
-        episode.cleared_by = by
-        cleared = ReferralCleared(
-            **placement.episode_ids(episode),
-            cleared_at=episode.cleared_at,
-        )
-        await enqueue(session, cleared, source=rt.source)
-        return episode
+    episode = await _scoped_episode(uow.session, episode_id, scope)
+    if not episode.referred:
+        raise Conflict("episode_id: episode is not referred")
+    episode.referred = False
+    episode.cleared_at = uow.now()
+    episode.cleared_by = by
+    await uow.emit(ReferralCleared(**placement.episode_ids(episode), cleared_at=episode.cleared_at))
+    return episode
 
 
-# --- the scheduler's work ------------------------------------------------------------------------------
+# --- the scheduler's work (main.py runs each step in a transaction of its own) ---------------------------
 
 
 async def checks_of(session: AsyncSession, episode_ids: list[UUID]) -> dict[UUID, list[Checkin]]:
@@ -271,103 +269,81 @@ def release_blocker(settings: Settings, episode: Episode, checkins: list[Checkin
     )
 
 
-async def release_due(rt: Runtime) -> int:
-    """Release every episode whose quarantine is over and whose last check-ins were clear."""
-    today = rt.clock.today()
-    async with rt.sessions() as session:
-        due = list(
-            (
-                await session.execute(
-                    select(Episode).where(Episode.status.in_(ACTIVE), Episode.ends_on <= today)
-                )
-            ).scalars()
-        )
-        checks = await checks_of(session, [e.id for e in due])
-    ready = [e.id for e in due if release_blocker(_settings(rt), e, checks[e.id], today) is None]
-    provinces = set()
-    for episode_id in ready:
-        async with rt.sessions.begin() as session:
-            province = await _release(session, rt, episode_id, today)
-        if province:
-            provinces.add(province)
-    for province in sorted(provinces):
-        await place_waiting(rt, province)
-    return len(ready)
-
-
-async def _release(session: AsyncSession, rt: Runtime, episode_id: UUID, today: date) -> str | None:
+async def release(uow: Uow, *, episode_id: UUID, today: date) -> str | None:
     """Complete one episode after checking again under its row lock; the freed bed's province, if any."""
+    session = uow.session
     episode = (
         await session.execute(select(Episode).where(Episode.id == episode_id).with_for_update())
     ).scalar_one()
     checks = (await checks_of(session, [episode_id]))[episode_id]
-    if release_blocker(_settings(rt), episode, checks, today) is not None:
+    if release_blocker(uow.settings, episode, checks, today) is not None:
         return None
     if episode.facility_id:
         await placement.free_bed(session, episode.facility_id)
     episode.status = Status.completed
     episode.completed_on = today
-    await enqueue(
-        session,
+    await uow.emit(
         QuarantineCompleted(
             **placement.episode_ids(episode),
             mode=QuarantinePolicy(episode.mode),
             completed_on=today,
-        ),
-        source=rt.source,
+        )
     )
     return episode.province_code if episode.facility_id else None
 
 
-async def place_waiting(rt: Runtime, province_code: str | None = None) -> int:
-    """Give free beds to waiting returnees, first come first served, one transaction per province."""
-    if province_code is None:
-        async with rt.sessions() as session:
-            provinces = list(
-                (
-                    await session.execute(
-                        select(Episode.province_code).where(Episode.status == Status.waiting).distinct()
-                    )
-                ).scalars()
+async def place_waiting(uow: Uow, *, province_code: str) -> int:
+    """Give the province's free beds to its waiting returnees, first come first served."""
+    session = uow.session
+    sites = await placement.lock_sites(session, province_code)
+    waiting = (
+        (
+            await session.execute(
+                select(Episode)
+                .where(Episode.province_code == province_code, Episode.status == Status.waiting)
+                .order_by(Episode.waiting_since, Episode.id)
+                .with_for_update(skip_locked=True)
             )
-    else:
-        provinces = [province_code]
+        )
+        .scalars()
+        .all()
+    )
     placed = 0
-    for province in sorted(provinces):
-        async with rt.sessions.begin() as session:
-            placed += await placement.fill(session, rt, province)
+    for episode in waiting:
+        if not any(s.free > 0 for s in sites.values()):
+            break
+        if await placement.place(uow, episode, sites):
+            placed += 1
     return placed
 
 
 # --- facilities ---------------------------------------------------------------------------------------
 
 
-async def add_facility(rt: Runtime, facility: Facility) -> Facility:
-    """A new site: its beds go at once to whoever waits in its province."""
-    async with rt.sessions.begin() as session:
-        if await session.get(Facility, facility.id) is not None:
-            raise Conflict("a facility with this id exists")
-        facility.created_at = rt.clock.now()
-        session.add(facility)
-    await place_waiting(rt, facility.province_code)
+async def add_facility(uow: Uow, *, principal: Principal, request: FacilityCreate) -> Facility:
+    """A new site of a province the caller manages; `place_waiting` then gives its beds to whoever waits."""
+    if not principal.is_national and request.province_code not in principal.scopes(Role.provincial_wg):
+        raise Forbidden("province_code: not your province")
+    if await uow.session.get(Facility, request.id) is not None:
+        raise Conflict("id: a facility with this id exists")
+    facility = Facility(**request.model_dump(mode="json"), occupancy=0, created_at=uow.now())
+    uow.session.add(facility)
     return facility
 
 
-async def set_supply(rt: Runtime, *, facility_id: str, scope, item: str, data: SupplyUpdate) -> Supply:
+async def set_supply(
+    uow: Uow, *, facility_id: str, scope: ColumnElement[bool], item: str, data: SupplyUpdate
+) -> Supply:
     """Record what a facility holds of one item now (a count taken, not a delta)."""
-    async with rt.sessions.begin() as session:
-        facility = (
-            await session.execute(select(Facility.id).where(Facility.id == facility_id, scope))
-        ).first()
-        if facility is None:
-            raise NotFound("facility")
-        supply = await session.get(Supply, (facility_id, item), with_for_update=True)
-        if supply is None:
-            supply = Supply(
-                facility_id=facility_id, item=item, **data.model_dump(), updated_at=rt.clock.now()
-            )
-            session.add(supply)
-        else:
-            supply.sqlmodel_update(data.model_dump())
-            supply.updated_at = rt.clock.now()
-        return supply
+    session = uow.session
+    facility = (await session.execute(select(Facility.id).where(Facility.id == facility_id, scope))).first()
+    if facility is None:
+        raise NotFound("facility not found")
+    supply = await session.get(Supply, (facility_id, item), with_for_update=True)
+    if supply is None:
+        supply = Supply(facility_id=facility_id, item=item, **data.model_dump(), updated_at=uow.now())
+        session.add(supply)
+    else:
+        supply.sqlmodel_update(data.model_dump())
+        supply.updated_at = uow.now()
+    return supply

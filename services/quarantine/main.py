@@ -6,46 +6,63 @@ from pathlib import Path
 
 import typer
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from services.quarantine import demo, handlers
+from services.quarantine import demo, handlers, queries
 from services.quarantine.api import router
 from services.quarantine.consumer import subscriptions
-from services.quarantine.models import Facility
 from services.quarantine.settings import Settings
 from shared import metrics
 from shared.cli import service_cli
-from shared.clock import Clock
-from shared.db import make_engine, make_sessionmaker
 from shared.liveness import progressed
 from shared.migrations import upgrade
-from shared.service import Runtime, create_service_app
+from shared.service import create_service_app
+from shared.unit_of_work import Deps, standalone
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def run_scheduler(rt: Runtime) -> None:
+async def release_due(deps: Deps[Settings]) -> int:
+    """Release every episode whose quarantine is over and whose last check-ins were clear, then give the
+    freed beds to whoever waits.
+
+    One transaction per release and per province: a release then locks a single facility row, and cannot
+    deadlock with a placement locking the province's rows in id order.
+    """
+    today = deps.clock.today()
+    ready = await deps.run(queries.releasable, today=today)
+    provinces = set()
+    for episode_id in ready:
+        if province := await deps.run(handlers.release, episode_id=episode_id, today=today):
+            provinces.add(province)
+    for province in sorted(provinces):
+        await deps.run(handlers.place_waiting, province_code=province)
+    return len(ready)
+
+
+async def place_waiting(deps: Deps[Settings]) -> int:
+    """Give free beds to waiting returnees, first come first served, one transaction per province."""
+    placed = 0
+    for province in await deps.run(queries.waiting_provinces):
+        placed += await deps.run(handlers.place_waiting, province_code=province)
+    return placed
+
+
+async def run_scheduler(deps: Deps[Settings]) -> None:
     """Release finished episodes and give freed beds to waiting returnees, every few seconds.
 
     Each step is its own transaction and is checked again on the next tick, so a crash (the frame
     restarts the loop) leaves nothing half done.
     """
     while True:
-        await handlers.release_due(rt)
-        await handlers.place_waiting(rt)
+        await release_due(deps)
+        await place_waiting(deps)
         progressed()
-        await asyncio.sleep(rt.settings.scheduler_seconds)
+        await asyncio.sleep(deps.settings.scheduler_seconds)
 
 
-async def refresh_occupancy(rt: Runtime) -> None:
+async def refresh_occupancy(deps: Deps[Settings]) -> None:
     """Beds and occupancy of every facility, read into the gauges when /metrics is scraped."""
-    async with rt.sessions() as session:
-        rows = (
-            await session.execute(
-                select(Facility.id, Facility.province_code, Facility.capacity, Facility.occupancy)
-            )
-        ).all()
-    for facility_id, province, capacity, occupancy in rows:
+    for facility_id, province, capacity, occupancy in await deps.run(queries.occupancy):
         metrics.FACILITY_CAPACITY.labels(province, facility_id).set(capacity)
         metrics.FACILITY_OCCUPANCY.labels(province, facility_id).set(
             occupancy / capacity if capacity else 0.0
@@ -58,8 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
         title="Quarantine: facilities, episodes and daily check-ins",
         routers=[router],
         subscriptions=subscriptions,
-        background=lambda rt: [("quarantine-scheduler", partial(run_scheduler, rt))],
-        refreshers=lambda rt: [partial(refresh_occupancy, rt)],
+        background=lambda deps: [("quarantine-scheduler", partial(run_scheduler, deps))],
+        refreshers=lambda deps: [partial(refresh_occupancy, deps)],
     )
 
 
@@ -73,11 +90,7 @@ def seed_demo() -> None:
     upgrade(MIGRATIONS, settings.database_url)
 
     async def go() -> int:
-        engine = make_engine(settings.database_url)
-        try:
-            now = Clock(settings.clock_speed, settings.clock_epoch).now()
-            return await demo.seed(make_sessionmaker(engine), now)
-        finally:
-            await engine.dispose()
+        async with standalone(settings) as deps:
+            return await deps.run(demo.add_sites)
 
     typer.echo(f"demo facilities ready ({asyncio.run(go())} added)")

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.quarantine import domain
 from services.quarantine.models import Episode, Facility, Status
+from services.quarantine.settings import Settings
 from shared.events.intake import QuarantinePolicy
 from shared.events.quarantine import QuarantineStarted, QuarantineWaiting
 from shared.gazetteer import load_gazetteer
-from shared.outbox import enqueue
-from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
 
 
 class BedTaken(Exception):
@@ -98,79 +98,49 @@ def _origin(checkpoint_id: str) -> tuple[float, float] | None:
     return checkpoint.lat, checkpoint.lon
 
 
-async def place(session: AsyncSession, rt: Runtime, episode: Episode, sites: dict[str, domain.Site]) -> bool:
+async def place(uow: UnitOfWork[Settings], episode: Episode, sites: dict[str, domain.Site]) -> bool:
     """Give the episode a bed among the locked `sites` and start its quarantine; False if none fits."""
     site_id = domain.choose_site(
         list(sites.values()),
         origin=_origin(episode.checkpoint_id),
         needs=episode.special_care,
-        household_site=await _household_site(session, episode),
+        household_site=await _household_site(uow.session, episode),
     )
     if site_id is None:
         return False
-    await _take_bed(session, site_id)
+    await _take_bed(uow.session, site_id)
     sites[site_id] = replace(sites[site_id], free=sites[site_id].free - 1)
     episode.facility_id = site_id
-    await start(session, rt, episode, Status.placed, rt.clock.today())
+    await start(uow, episode, Status.placed, uow.clock.today())
     return True
 
 
-async def start(
-    session: AsyncSession, rt: Runtime, episode: Episode, status: Status, starts_on: date
-) -> None:
+async def start(uow: UnitOfWork[Settings], episode: Episode, status: Status, starts_on: date) -> None:
     """Start the days of quarantine (at a facility or at home) and say so."""
     episode.status = status
     episode.starts_on = starts_on
-    episode.ends_on = domain.ends_on(starts_on, rt.settings.quarantine_days)
-    await session.flush()
-    await enqueue(
-        session,
+    episode.ends_on = domain.ends_on(starts_on, uow.settings.quarantine_days)
+    await uow.session.flush()
+    await uow.emit(
         QuarantineStarted(
             **episode_ids(episode),
             mode=QuarantinePolicy(episode.mode),
             facility_id=episode.facility_id,
             starts_on=episode.starts_on,
             ends_on=episode.ends_on,
-        ),
-        source=rt.source,
+        )
     )
 
 
-async def wait(session: AsyncSession, rt: Runtime, episode: Episode) -> None:
+async def wait(uow: UnitOfWork[Settings], episode: Episode) -> None:
     """Queue the returnee for a bed and tell the provincial working group."""
     episode.status = Status.waiting
-    episode.waiting_since = rt.clock.now()
-    await session.flush()
-    await enqueue(
-        session,
+    episode.waiting_since = uow.now()
+    await uow.session.flush()
+    await uow.emit(
         QuarantineWaiting(
             **episode_ids(episode),
             province_code=episode.province_code,
             since=episode.waiting_since,
-        ),
-        source=rt.source,
-    )
-
-
-async def fill(session: AsyncSession, rt: Runtime, province_code: str) -> int:
-    """Give the province's free beds to its waiting returnees, first come first served."""
-    sites = await lock_sites(session, province_code)
-    waiting = (
-        (
-            await session.execute(
-                select(Episode)
-                .where(Episode.province_code == province_code, Episode.status == Status.waiting)
-                .order_by(Episode.waiting_since, Episode.id)
-                .with_for_update(skip_locked=True)
-            )
         )
-        .scalars()
-        .all()
     )
-    placed = 0
-    for episode in waiting:
-        if not any(s.free > 0 for s in sites.values()):
-            break
-        if await place(session, rt, episode, sites):
-            placed += 1
-    return placed

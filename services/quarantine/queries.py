@@ -1,11 +1,12 @@
 """Who sees what (as SQL conditions) and the read models the API returns."""
 
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from services.quarantine import domain
-from services.quarantine.handlers import checks_of, release_blocker
+from services.quarantine.handlers import Uow, checks_of, release_blocker
 from services.quarantine.models import (
     ACTIVE,
     Checkin,
@@ -21,7 +22,7 @@ from services.quarantine.models import (
 )
 from services.quarantine.settings import Settings
 from shared.auth import Principal, Role
-from shared.service import Runtime
+from shared.errors import NotFound
 
 REFERRED = "referred"  # a filter over `Episode.referred`, offered next to the statuses
 
@@ -112,25 +113,38 @@ def _facility_read(facility: Facility, supplies: list[Supply]) -> FacilityRead:
 
 
 async def facilities(
-    rt: Runtime,
+    uow: Uow,
     *,
     scope: ColumnElement[bool],
     province_code: str | None = None,
     facility_id: str | None = None,
 ) -> list[FacilityRead]:
-    async with rt.sessions() as session:
-        query = select(Facility).where(scope).order_by(Facility.id)
-        if province_code:
-            query = query.where(Facility.province_code == province_code)
-        if facility_id:
-            query = query.where(Facility.id == facility_id)
-        rows = list((await session.execute(query)).scalars())
-        supplies: dict[str, list[Supply]] = {f.id: [] for f in rows}
-        if rows:
-            found = await session.execute(select(Supply).where(Supply.facility_id.in_(list(supplies))))
-            for supply in found.scalars():
-                supplies[supply.facility_id].append(supply)
+    session = uow.session
+    query = select(Facility).where(scope).order_by(Facility.id)
+    if province_code:
+        query = query.where(Facility.province_code == province_code)
+    if facility_id:
+        query = query.where(Facility.id == facility_id)
+    rows = list((await session.execute(query)).scalars())
+    supplies: dict[str, list[Supply]] = {f.id: [] for f in rows}
+    if rows:
+        found = await session.execute(select(Supply).where(Supply.facility_id.in_(list(supplies))))
+        for supply in found.scalars():
+            supplies[supply.facility_id].append(supply)
     return [_facility_read(f, supplies[f.id]) for f in rows]
+
+
+async def facility(uow: Uow, *, scope: ColumnElement[bool], facility_id: str) -> FacilityRead:
+    found = await facilities(uow, scope=scope, facility_id=facility_id)
+    if not found:
+        raise NotFound("facility not found")
+    return found[0]
+
+
+async def occupancy(uow: Uow) -> list[tuple]:
+    """(id, province, beds, occupied) of every facility, for the gauges."""
+    query = select(Facility.id, Facility.province_code, Facility.capacity, Facility.occupancy)
+    return [tuple(row) for row in await uow.session.execute(query)]
 
 
 # --- episodes -------------------------------------------------------------------------------------------
@@ -158,7 +172,7 @@ def _episode_read(settings: Settings, episode: Episode, checkins: list[Checkin],
 
 
 async def episodes(
-    rt: Runtime,
+    uow: Uow,
     *,
     scope: ColumnElement[bool],
     status: str | None,
@@ -176,29 +190,51 @@ async def episodes(
     # The queue is shown in the order beds will be given.
     order = Episode.waiting_since if status == Status.waiting else Episode.created_at
     query = query.order_by(order, Episode.id).limit(limit).offset(offset)
-    async with rt.sessions() as session:
-        rows = list((await session.execute(query)).scalars())
-        checks = await checks_of(session, [e.id for e in rows])
-    today = rt.clock.today()
-    return [EpisodeRead(**_episode_read(rt.settings, e, checks[e.id], today)) for e in rows]
+    rows = list((await uow.session.execute(query)).scalars())
+    checks = await checks_of(uow.session, [e.id for e in rows])
+    today = uow.clock.today()
+    return [EpisodeRead(**_episode_read(uow.settings, e, checks[e.id], today)) for e in rows]
 
 
 async def episode_detail(
-    rt: Runtime,
+    uow: Uow,
     *,
     scope: ColumnElement[bool],
     episode_id: UUID | None = None,
     returnee_id: UUID | None = None,
-) -> EpisodeDetail | None:
+) -> EpisodeDetail:
     query = select(Episode).where(scope)
     if episode_id is not None:
         query = query.where(Episode.id == episode_id)
     if returnee_id is not None:
         query = query.where(Episode.returnee_id == returnee_id)
-    async with rt.sessions() as session:
-        episode = (await session.execute(query)).scalar_one_or_none()
-        if episode is None:
-            return None
-        checkins = (await checks_of(session, [episode.id]))[episode.id]
+    episode = (await uow.session.execute(query)).scalar_one_or_none()
+    if episode is None:
+        raise NotFound("episode not found")
+    checkins = (await checks_of(uow.session, [episode.id]))[episode.id]
     history = [CheckinRead.model_validate(c, from_attributes=True) for c in checkins]
-    return EpisodeDetail(**_episode_read(rt.settings, episode, checkins, rt.clock.today()), checkins=history)
+    return EpisodeDetail(
+        **_episode_read(uow.settings, episode, checkins, uow.clock.today()), checkins=history
+    )
+
+
+# --- the scheduler's reads ------------------------------------------------------------------------------
+
+
+async def releasable(uow: Uow, *, today: date) -> list[UUID]:
+    """Episodes whose quarantine is over and whose last check-ins were clear, as of `today`."""
+    due = list(
+        (
+            await uow.session.execute(
+                select(Episode).where(Episode.status.in_(ACTIVE), Episode.ends_on <= today)
+            )
+        ).scalars()
+    )
+    checks = await checks_of(uow.session, [e.id for e in due])
+    return [e.id for e in due if release_blocker(uow.settings, e, checks[e.id], today) is None]
+
+
+async def waiting_provinces(uow: Uow) -> list[str]:
+    """Provinces where someone waits for a bed, in order."""
+    query = select(Episode.province_code).where(Episode.status == Status.waiting).distinct()
+    return sorted((await uow.session.execute(query)).scalars())

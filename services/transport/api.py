@@ -9,26 +9,28 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.transport import handlers, queries
 from services.transport.handlers import ManifestView, Scope
 from services.transport.places import province_names
-from shared.api_errors import RuleErrorOut, errors
+from services.transport.settings import Settings
+from shared.api_errors import errors
 from shared.auth import Principal, Role, require
+from shared.errors import NotFound
 from shared.gazetteer import load_gazetteer
-from shared.service import RuntimeDep
+from shared.unit_of_work import Deps, get_deps
 
 router = APIRouter(tags=["transport"])
+
+TransportDeps = Annotated[Deps[Settings], Depends(get_deps)]
 
 Officer = Annotated[Principal, require(Role.transport_officer, Role.national_admin)]
 Reader = Annotated[Principal, require(Role.transport_officer, Role.provincial_wg, Role.national_admin)]
 PROVINCE = r"^\d{2}$"
 # Free text goes to PostgreSQL and onto paper manifests: no control characters (NUL is refused by the DB).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-# A broken rule of a manifest is a 422 with the rule's message (one, or a list) instead of FastAPI's list.
-RULE_BROKEN = {422: {"model": RuleErrorOut, "description": "Invalid field, or a broken manifest rule"}}
 
 
 def acting(principal: Principal) -> Scope:
@@ -184,15 +186,15 @@ def manifest_out(view: ManifestView, now: datetime | None = None) -> ManifestOut
 
 def _require_province(scope: Scope, code: str) -> None:
     if scope is not None and code not in scope:
-        raise handlers.NotFound("province")
+        raise NotFound("province")
 
 
 @router.post("/vehicles", status_code=201, responses=errors(404, 409))
-async def register_vehicle(body: VehicleIn, rt: RuntimeDep, principal: Officer) -> VehicleOut:
+async def register_vehicle(body: VehicleIn, deps: TransportDeps, principal: Officer) -> VehicleOut:
     """Register a vehicle (plate, seats, driver, escort) with a border province's fleet."""
     _require_province(acting(principal), body.origin_province_code)
-    vehicle = await handlers.register_vehicle(
-        rt,
+    vehicle = await deps.run(
+        handlers.register_vehicle,
         plate=body.plate.upper(),
         seats=body.seats,
         driver=body.driver,
@@ -203,26 +205,26 @@ async def register_vehicle(body: VehicleIn, rt: RuntimeDep, principal: Officer) 
 
 
 @router.get("/vehicles")
-async def list_vehicles(rt: RuntimeDep, principal: Reader) -> list[VehicleOut]:
+async def list_vehicles(deps: TransportDeps, principal: Reader) -> list[VehicleOut]:
     """The fleets in the caller's provinces, with what each vehicle is doing."""
-    return [_vehicle_out(v, s) for v, s in await queries.list_vehicles(rt, scope=reading(principal))]
+    return [_vehicle_out(v, s) for v, s in await deps.run(queries.list_vehicles, scope=reading(principal))]
 
 
 @router.post("/manifests/propose", status_code=201, responses=errors(404))
-async def propose(body: ProposeIn, rt: RuntimeDep, principal: Officer) -> ProposedOut:
+async def propose(body: ProposeIn, deps: TransportDeps, principal: Officer) -> ProposedOut:
     """Fill the free vehicles of a border province with who waits there, by destination, households whole."""
     _require_province(acting(principal), body.origin_province_code)
-    proposed = await handlers.propose_manifests(rt, origin_province=body.origin_province_code)
+    proposed = await deps.run(handlers.propose_manifests, origin_province=body.origin_province_code)
     return ProposedOut(
         manifests=[manifest_out(v) for v in proposed.manifests], households_too_large=proposed.too_large
     )
 
 
-@router.post("/manifests", status_code=201, responses=errors(409) | RULE_BROKEN)
-async def create_manifest(body: ManifestIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
+@router.post("/manifests", status_code=201, responses=errors(409))
+async def create_manifest(body: ManifestIn, deps: TransportDeps, principal: Officer) -> ManifestOut:
     """Put a manifest together by hand."""
-    view = await handlers.create_manifest(
-        rt,
+    view = await deps.run(
+        handlers.create_manifest,
         vehicle_id=body.vehicle_id,
         destination_province=body.destination_province_code,
         returnee_ids=list(dict.fromkeys(body.returnee_ids)),
@@ -233,71 +235,79 @@ async def create_manifest(body: ManifestIn, rt: RuntimeDep, principal: Officer) 
 
 @router.get("/manifests")
 async def list_manifests(
-    rt: RuntimeDep,
+    deps: TransportDeps,
     principal: Reader,
     status: Annotated[
         Literal["proposed", "confirmed", "dispatched", "closed", "cancelled"] | None, Query()
     ] = None,
 ) -> list[ManifestOut]:
     """Manifests from or to the caller's provinces."""
-    views = await queries.list_manifests(rt, status=status, scope=reading(principal))
-    now = rt.clock.now()
+    views = await deps.run(queries.list_manifests, status=status, scope=reading(principal))
+    now = deps.clock.now()
     return [manifest_out(v, now) for v in views]
 
 
 @router.get("/manifests/{manifest_id}", responses=errors(404))
-async def get_manifest(manifest_id: UUID, rt: RuntimeDep, principal: Reader) -> ManifestOut:
-    view = await queries.get_manifest(rt, manifest_id=manifest_id, scope=reading(principal))
-    return manifest_out(view, rt.clock.now())
+async def get_manifest(manifest_id: UUID, deps: TransportDeps, principal: Reader) -> ManifestOut:
+    view = await deps.run(queries.get_manifest, manifest_id=manifest_id, scope=reading(principal))
+    return manifest_out(view, deps.clock.now())
 
 
 @router.post("/manifests/{manifest_id}/confirm", responses=errors(404, 409))
-async def confirm(manifest_id: UUID, rt: RuntimeDep, principal: Officer) -> ManifestOut:
-    return manifest_out(await handlers.confirm_manifest(rt, manifest_id=manifest_id, scope=acting(principal)))
+async def confirm(manifest_id: UUID, deps: TransportDeps, principal: Officer) -> ManifestOut:
+    return manifest_out(
+        await deps.run(handlers.confirm_manifest, manifest_id=manifest_id, scope=acting(principal))
+    )
 
 
 @router.post("/manifests/{manifest_id}/cancel", responses=errors(404, 409))
-async def cancel(manifest_id: UUID, rt: RuntimeDep, principal: Officer) -> ManifestOut:
+async def cancel(manifest_id: UUID, deps: TransportDeps, principal: Officer) -> ManifestOut:
     """Drop a manifest that has not left; its passengers wait again."""
-    return manifest_out(await handlers.cancel_manifest(rt, manifest_id=manifest_id, scope=acting(principal)))
+    return manifest_out(
+        await deps.run(handlers.cancel_manifest, manifest_id=manifest_id, scope=acting(principal))
+    )
 
 
 @router.put("/manifests/{manifest_id}/supplies", responses=errors(404, 409))
-async def supplies(manifest_id: UUID, body: SuppliesIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
+async def supplies(
+    manifest_id: UUID, body: SuppliesIn, deps: TransportDeps, principal: Officer
+) -> ManifestOut:
     """Record food, water and medicine loaded; the answer lists what falls short of who is on board."""
-    view = await handlers.record_supplies(
-        rt, manifest_id=manifest_id, supplies=body.model_dump(), scope=acting(principal)
+    view = await deps.run(
+        handlers.record_supplies, manifest_id=manifest_id, supplies=body.model_dump(), scope=acting(principal)
     )
     return manifest_out(view)
 
 
 @router.post("/manifests/{manifest_id}/dispatch", responses=errors(404, 409))
-async def dispatch(manifest_id: UUID, body: DispatchIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
+async def dispatch(
+    manifest_id: UUID, body: DispatchIn, deps: TransportDeps, principal: Officer
+) -> ManifestOut:
     """The vehicle leaves; expected arrival from `duration_minutes`, or estimated from the provinces."""
     duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else None
-    view = await handlers.dispatch_manifest(
-        rt, manifest_id=manifest_id, duration=duration, scope=acting(principal)
+    view = await deps.run(
+        handlers.dispatch_manifest, manifest_id=manifest_id, duration=duration, scope=acting(principal)
     )
-    return manifest_out(view, rt.clock.now())
+    return manifest_out(view, deps.clock.now())
 
 
-@router.post("/manifests/{manifest_id}/arrivals", responses=errors(404, 409) | RULE_BROKEN)
-async def arrival(manifest_id: UUID, body: ArrivalIn, rt: RuntimeDep, principal: Officer) -> ManifestOut:
+@router.post("/manifests/{manifest_id}/arrivals", responses=errors(404, 409))
+async def arrival(manifest_id: UUID, body: ArrivalIn, deps: TransportDeps, principal: Officer) -> ManifestOut:
     """At the destination: one passenger handed over, or reported missing (an alert)."""
-    view = await handlers.record_arrival(
-        rt,
+    view = await deps.run(
+        handlers.record_arrival,
         manifest_id=manifest_id,
         returnee_id=body.returnee_id,
         present=body.outcome == "handed_over",
         scope=acting(principal),
     )
-    return manifest_out(view, rt.clock.now())
+    return manifest_out(view, deps.clock.now())
 
 
 @router.get("/transfers/{returnee_id}", responses=errors(404))
-async def get_transfer(returnee_id: UUID, rt: RuntimeDep, principal: Reader) -> TransferOut:
+async def get_transfer(returnee_id: UUID, deps: TransportDeps, principal: Reader) -> TransferOut:
     """Where one returnee is on the way home."""
-    t = await queries.get_transfer(rt, returnee_id=returnee_id, scope=reading(principal))
+    t = await deps.run(queries.get_transfer, returnee_id=returnee_id, scope=reading(principal))
     return TransferOut(
         returnee_id=t.returnee_id,
         household_id=t.household_id,
@@ -313,9 +323,9 @@ async def get_transfer(returnee_id: UUID, rt: RuntimeDep, principal: Reader) -> 
 
 
 @router.get("/overview")
-async def overview(rt: RuntimeDep, principal: Reader) -> dict:
+async def overview(deps: TransportDeps, principal: Reader) -> dict:
     """The working group's page data: who waits for where, what is on the road, what is overdue."""
-    ov = await queries.overview(rt, scope=reading(principal))
+    ov = await deps.run(queries.overview, scope=reading(principal))
     manifests = [manifest_out(v, ov.now) for v in ov.manifests]
     return {
         "now": ov.now,

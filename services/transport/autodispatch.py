@@ -1,76 +1,97 @@
-"""The demo's hands-free transfer desk: the same use cases staff call, run in rounds on a timer."""
+"""The demo's hands-free transfer desk: the same use cases staff call, run in rounds on a timer.
+
+Each step is a use case of its own that moves forward whatever the database holds at its stage, so a
+round cut short (a crash, the database away) leaves state the next round's steps simply carry on from:
+there is nothing to resume. Every manifest still open is carried forward, whoever proposed it.
+"""
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
+from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from services.transport import handlers
+from services.transport.handlers import Uow
 from services.transport.models import Manifest, Transfer
+from services.transport.settings import Settings
 from shared.liveness import progressed
-from shared.service import Runtime
+from shared.unit_of_work import Deps
 
 log = logging.getLogger(__name__)
 
 
-async def run_round(rt: Runtime, *, max_wait: timedelta) -> None:
-    """Send what is worth sending from every border province, and hand over what has arrived."""
-    await finish_open_manifests(rt)
-    async with rt.sessions() as session:
-        origins = (
-            await session.scalars(select(Transfer.origin_province).where(Transfer.ready.is_(True)).distinct())
-        ).all()
-    for origin in filter(None, origins):
-        proposed = await handlers.propose_manifests(rt, origin_province=origin, max_wait=max_wait)
-        for view in proposed.manifests:
-            await handlers.confirm_manifest(rt, manifest_id=view.manifest.id, scope=None)
-            await handlers.dispatch_manifest(rt, manifest_id=view.manifest.id, duration=None, scope=None)
-    await hand_over_arrived(rt)
+async def propose_for_waiting(uow: Uow) -> None:
+    """At every border province, propose the vehicles worth sending: full, or someone waited long enough."""
+    max_wait = timedelta(minutes=uow.settings.auto_dispatch_max_wait_minutes)
+    origins = await uow.session.scalars(
+        select(Transfer.origin_province)
+        .where(Transfer.ready.is_(True), Transfer.origin_province.is_not(None))
+        .distinct()
+    )
+    for origin in origins.all():
+        await handlers.propose_manifests(uow, origin_province=origin, max_wait=max_wait)
 
 
-async def finish_open_manifests(rt: Runtime) -> None:
-    """Manifests an earlier round proposed or confirmed but did not dispatch (a crash, the database away
-    between two steps): their passengers are no longer in the queue, so nothing else would send them."""
-    async with rt.sessions() as session:
-        open_ = (
-            await session.execute(
-                select(Manifest.id, Manifest.status).where(Manifest.status.in_(("proposed", "confirmed")))
+async def confirm_proposed(uow: Uow) -> None:
+    for manifest_id in await _occupied(uow, "proposed"):
+        await handlers.confirm_manifest(uow, manifest_id=manifest_id, scope=None)
+
+
+async def dispatch_confirmed(uow: Uow) -> None:
+    for manifest_id in await _occupied(uow, "confirmed"):
+        await handlers.dispatch_manifest(uow, manifest_id=manifest_id, duration=None, scope=None)
+
+
+async def hand_over_arrived(uow: Uow) -> None:
+    """Everyone on board a vehicle due at its destination is handed over."""
+    due = await uow.session.scalars(
+        select(Manifest.id)
+        .where(Manifest.status == "dispatched", Manifest.expected_arrival <= uow.now())
+        .order_by(Manifest.expected_arrival, Manifest.id)
+        .with_for_update()
+    )
+    for manifest_id in due.all():
+        # Read after the manifest's lock: a hand-over staff recorded meanwhile is not recorded twice.
+        aboard = await uow.session.scalars(
+            select(Transfer.returnee_id).where(
+                Transfer.manifest_id == manifest_id, Transfer.stage == "in_transit"
             )
-        ).all()
-    for manifest_id, status in open_:
-        # Another instance may be on the same manifest, or nobody is left on it: the next one, then.
-        with contextlib.suppress(handlers.Conflict):
-            if status == "proposed":
-                await handlers.confirm_manifest(rt, manifest_id=manifest_id, scope=None)
-            await handlers.dispatch_manifest(rt, manifest_id=manifest_id, duration=None, scope=None)
-
-
-async def hand_over_arrived(rt: Runtime) -> None:
-    async with rt.sessions() as session:
-        arrived = (
-            await session.execute(
-                select(Transfer.manifest_id, Transfer.returnee_id)
-                .join(Manifest, Manifest.id == Transfer.manifest_id)
-                .where(
-                    Manifest.status == "dispatched",
-                    Manifest.expected_arrival <= rt.clock.now(),
-                    Transfer.stage == "in_transit",
-                )
-            )
-        ).all()
-    for manifest_id, returnee_id in arrived:
-        await handlers.record_arrival(
-            rt, manifest_id=manifest_id, returnee_id=returnee_id, present=True, scope=None
         )
+        for returnee_id in aboard.all():
+            await handlers.record_arrival(
+                uow, manifest_id=manifest_id, returnee_id=returnee_id, present=True, scope=None
+            )
 
 
-async def run_forever(rt: Runtime, *, max_wait: timedelta, interval: float) -> None:
+async def _occupied(uow: Uow, status: str) -> list[UUID]:
+    """Manifests in `status` with someone on board, locked so another instance waits its turn and then
+    finds them moved on. One emptied by a hold is left to staff, as it would be without auto-dispatch."""
+    aboard = exists().where(Transfer.manifest_id == Manifest.id)
+    query = (
+        select(Manifest.id)
+        .where(Manifest.status == status, aboard)
+        .order_by(Manifest.created_at, Manifest.id)
+        .with_for_update(of=Manifest)
+    )
+    return list((await uow.session.scalars(query)).all())
+
+
+STEPS = (propose_for_waiting, confirm_proposed, dispatch_confirmed, hand_over_arrived)
+
+
+async def run_round(deps: Deps[Settings]) -> None:
+    """Each step in its own transaction, in the order a manifest goes through them."""
+    for step in STEPS:
+        await deps.run(step)
+
+
+async def run_forever(deps: Deps[Settings]) -> None:
     """Rounds until cancelled; a failed round is logged and the next one tries again from the database."""
     while True:
         try:
-            await run_round(rt, max_wait=max_wait)
+            await run_round(deps)
             progressed()
         except asyncio.CancelledError:
             raise
@@ -78,4 +99,4 @@ async def run_forever(rt: Runtime, *, max_wait: timedelta, interval: float) -> N
             # Staff acting on the same manifest, or the database away: the next round starts again from
             # what is committed. Only the type is logged, since SQL errors carry the rows' values.
             log.warning("auto-dispatch round failed", extra={"error": type(exc).__name__})
-        await asyncio.sleep(interval)
+        await asyncio.sleep(deps.settings.auto_dispatch_interval_seconds)

@@ -1,38 +1,24 @@
 """What the transport service consumes from Kafka, and which handler runs for each event."""
 
-from services.transport import domain, handlers
+from services.transport import handlers
 from shared.consumer import Subscription
 from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
 from shared.events.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
-from shared.service import Runtime
+from shared.unit_of_work import Deps
 
 
-def subscriptions(rt: Runtime) -> list[Subscription]:
-    async def on_registered(session, event, _envelope) -> None:
-        await handlers.record_registration(session, event=event, now=rt.clock.now())
-
-    async def on_referred(session, event, _envelope) -> None:
-        await handlers.record_hold(session, event=event, reason=domain.HOLD_REFERRED, now=rt.clock.now())
-
-    async def on_symptoms(session, event, _envelope) -> None:
-        await handlers.record_hold(session, event=event, reason=domain.HOLD_SYMPTOMS, now=rt.clock.now())
-
-    async def on_cleared(session, event, _envelope) -> None:
-        await handlers.record_referral_cleared(session, event=event, now=rt.clock.now())
-
-    async def on_completed(session, event, _envelope) -> None:
-        await handlers.record_quarantine_completed(session, event=event, now=rt.clock.now())
-
+def subscriptions(deps: Deps) -> list[Subscription]:
+    on_registered = deps.handler(handlers.on_registered)
     return [
         Subscription(
             "transport",
             {
                 ReturneeRegistered: on_registered,
                 ReturneeCorrected: on_registered,
-                ReturneeReferred: on_referred,
-                SymptomsReported: on_symptoms,
-                QuarantineCompleted: on_completed,
-                ReferralCleared: on_cleared,
+                ReturneeReferred: deps.handler(handlers.on_referred),
+                SymptomsReported: deps.handler(handlers.on_symptoms),
+                QuarantineCompleted: deps.handler(handlers.on_quarantine_completed),
+                ReferralCleared: deps.handler(handlers.on_referral_cleared),
             },
         )
     ]

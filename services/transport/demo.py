@@ -6,12 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from services.transport.handlers import Uow
 from services.transport.models import Vehicle
-from shared.clock import Clock
-from shared.db import make_engine, make_sessionmaker
+from services.transport.settings import Settings
 from shared.gazetteer import load_gazetteer
 from shared.migrations import upgrade
-from shared.settings import ServiceSettings
+from shared.unit_of_work import standalone
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,16 +40,16 @@ def demo_vehicles(now: datetime) -> list[Vehicle]:
     ]
 
 
-async def seed_demo(settings: ServiceSettings) -> int:
+async def add_demo_vehicles(uow: Uow) -> int:
     """Add the demo vehicles that are not there yet; returns how many were added."""
+    known = set((await uow.session.scalars(select(Vehicle.plate))).all())
+    new = [v for v in demo_vehicles(uow.now()) if v.plate not in known]
+    uow.session.add_all(new)
+    return len(new)
+
+
+async def seed_demo(settings: Settings) -> int:
+    """Migrate the database, then add the demo vehicles; returns how many were added."""
     await asyncio.to_thread(upgrade, MIGRATIONS, settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_sessionmaker(engine).begin() as session:
-            known = set((await session.scalars(select(Vehicle.plate))).all())
-            now = Clock(settings.clock_speed, settings.clock_epoch).now()
-            new = [v for v in demo_vehicles(now) if v.plate not in known]
-            session.add_all(new)
-        return len(new)
-    finally:
-        await engine.dispose()
+    async with standalone(settings) as deps:
+        return await deps.run(add_demo_vehicles)

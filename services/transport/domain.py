@@ -180,18 +180,18 @@ class Member:
 def manifest_problems(
     *, chosen: Sequence[Member], household_ready: Iterable[Member], seats: int, origin: str, destination: str
 ) -> list[str]:
-    """Why a hand-made manifest cannot stand, as `field: reason` strings (empty when it can)."""
+    """Why a hand-made manifest cannot stand, each a reason about its `returnee_ids` (none when it can)."""
     problems = []
     if len(chosen) > seats:
-        problems.append(f"returnee_ids: {len(chosen)} passengers for {seats} seats")
+        problems.append(f"{len(chosen)} passengers for {seats} seats")
     for m in chosen:
         if not m.ready:
-            problems.append(f"returnee_ids: {m.returnee_id} is not waiting and cleared to travel")
+            problems.append(f"{m.returnee_id} is not waiting and cleared to travel")
         elif m.origin_province != origin or m.destination_province != destination:
-            problems.append(f"returnee_ids: {m.returnee_id} does not travel {origin} -> {destination}")
+            problems.append(f"{m.returnee_id} does not travel {origin} -> {destination}")
     ids = {m.returnee_id for m in chosen}
     left = sorted({str(m.household_id) for m in household_ready if m.returnee_id not in ids})
-    problems.extend(f"returnee_ids: household {h} would be split" for h in left)
+    problems.extend(f"household {h} would be split" for h in left)
     return problems
 
 

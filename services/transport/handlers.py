@@ -11,28 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.transport import domain
 from services.transport.models import Manifest, Transfer, Vehicle
 from services.transport.places import centre, origin_of
+from services.transport.settings import Settings
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
 from shared.events.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
 from shared.events.transport import HandedOver, ManifestDispatched, Passenger, PassengerMissing
-from shared.outbox import enqueue
-from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
+
+Uow = UnitOfWork[Settings]
 
 OPEN = ("proposed", "confirmed")  # a manifest still being put together: its people have not left
 ACTIVE = (*OPEN, "dispatched")  # a manifest that holds its vehicle
 
 Scope = set[str] | None  # province codes the caller acts for; None is the whole nation
-
-
-class NotFound(Exception):
-    """The object does not exist, or not in the caller's scope (the same answer for both)."""
-
-
-class Conflict(Exception):
-    """The object is not in a state that allows this step."""
-
-
-class Invalid(Exception):
-    """The request is well formed but cannot be carried out; args are `field: reason` strings."""
 
 
 # --- events in --------------------------------------------------------------------------------------------
@@ -71,14 +62,13 @@ def _new_transfer(returnee_id: UUID, village: str, now: datetime) -> Transfer:
     )
 
 
-async def record_registration(
-    session: AsyncSession, *, event: ReturneeRegistered | ReturneeCorrected, now: datetime
-) -> None:
+async def on_registered(uow: Uow, *, event: ReturneeRegistered | ReturneeCorrected) -> None:
     """A registration or its correction: create the transfer once, or update it while nobody has left."""
-    transfer = await _transfer(session, event.returnee_id)
+    now = uow.now()
+    transfer = await _transfer(uow.session, event.returnee_id)
     if transfer is None:
         transfer = _new_transfer(event.returnee_id, event.home_village_code, now)
-        session.add(transfer)
+        uow.session.add(transfer)
     elif transfer.stage not in ("waiting", "assigned"):
         return  # already on the road or home: a late correction changes nothing of the trip
     if transfer.stage == "assigned" and transfer.home_village_code[:2] != event.home_village_code[:2]:
@@ -99,62 +89,67 @@ async def record_registration(
     _settle(transfer, now)
 
 
-async def record_hold(
-    session: AsyncSession, *, event: ReturneeReferred | SymptomsReported, reason: str, now: datetime
-) -> None:
+async def on_referred(uow: Uow, *, event: ReturneeReferred) -> None:
+    await _hold(uow, event, domain.HOLD_REFERRED)
+
+
+async def on_symptoms(uow: Uow, *, event: SymptomsReported) -> None:
+    await _hold(uow, event, domain.HOLD_SYMPTOMS)
+
+
+async def _hold(uow: Uow, event: ReturneeReferred | SymptomsReported, reason: str) -> None:
     """Referred or symptomatic: held out of transport, and taken off a manifest that has not left."""
-    transfer = await _transfer(session, event.returnee_id)
+    now = uow.now()
+    transfer = await _transfer(uow.session, event.returnee_id)
     if transfer is None:
         transfer = _new_transfer(event.returnee_id, event.home_village_code, now)
-        session.add(transfer)
+        uow.session.add(transfer)
     if transfer.held_reason != domain.HOLD_REFERRED:  # a referral outranks later symptoms
         transfer.held_reason = reason
     _settle(transfer, now)
 
 
-async def record_quarantine_completed(
-    session: AsyncSession, *, event: QuarantineCompleted, now: datetime
-) -> None:
+async def on_quarantine_completed(uow: Uow, *, event: QuarantineCompleted) -> None:
     """Fourteen days done: ready to travel; symptoms reported earlier in the episode are cleared by it."""
-    transfer = await _transfer(session, event.returnee_id)
+    now = uow.now()
+    transfer = await _transfer(uow.session, event.returnee_id)
     if transfer is None:
         transfer = _new_transfer(event.returnee_id, event.home_village_code, now)
-        session.add(transfer)
+        uow.session.add(transfer)
     transfer.quarantine_completed = True
     if transfer.held_reason == domain.HOLD_SYMPTOMS:
         transfer.held_reason = None
     _settle(transfer, now)
 
 
-async def record_referral_cleared(session: AsyncSession, *, event: ReferralCleared, now: datetime) -> None:
+async def on_referral_cleared(uow: Uow, *, event: ReferralCleared) -> None:
     """Health staff cleared a referral: the returnee may travel again once their policy allows it."""
-    transfer = await _transfer(session, event.returnee_id)
+    transfer = await _transfer(uow.session, event.returnee_id)
     if transfer is None or transfer.held_reason != domain.HOLD_REFERRED:
         return
     transfer.held_reason = None
-    _settle(transfer, now)
+    _settle(transfer, uow.now())
 
 
 # --- vehicles ----------------------------------------------------------------------------------------------
 
 
 async def register_vehicle(
-    rt: Runtime, *, plate: str, seats: int, driver: str, escort: str, origin_province: str
+    uow: Uow, *, plate: str, seats: int, driver: str, escort: str, origin_province: str
 ) -> Vehicle:
     """A vehicle joins the fleet of a border province; plates are unique."""
-    async with rt.sessions.begin() as session:
-        taken = await session.scalar(select(func.count()).where(Vehicle.plate == plate))
-        if taken:
-            raise Conflict("plate: a vehicle with this plate is registered already")
-        vehicle = Vehicle(
-            plate=plate,
-            seats=seats,
-            driver=driver,
-            escort=escort,
-            origin_province=origin_province,
-            registered_at=rt.clock.now(),
-        )
-        session.add(vehicle)
+    taken = await uow.session.scalar(select(func.count()).where(Vehicle.plate == plate))
+    if taken:
+        raise Conflict("plate: a vehicle with this plate is registered already")
+    vehicle = Vehicle(
+        plate=plate,
+        seats=seats,
+        driver=driver,
+        escort=escort,
+        origin_province=origin_province,
+        registered_at=uow.now(),
+    )
+    uow.session.add(vehicle)
     return vehicle
 
 
@@ -223,34 +218,31 @@ class Proposed:
     too_large: list[list[UUID]]  # households no vehicle of the province can carry together
 
 
-async def propose_manifests(
-    rt: Runtime, *, origin_province: str, max_wait: timedelta | None = None
-) -> Proposed:
+async def propose_manifests(uow: Uow, *, origin_province: str, max_wait: timedelta | None = None) -> Proposed:
     """Propose manifests for who waits at a border province; with `max_wait`, only those worth sending."""
-    now = rt.clock.now()
-    async with rt.sessions.begin() as session:
-        waiting = {t.returnee_id: t for t in await _waiting(session, origin_province)}
-        vehicles = await _free_vehicles(session, origin_province)
-        proposal = domain.propose(
-            [_traveller(t) for t in waiting.values()], [domain.Seats(v.id, v.seats) for v in vehicles]
+    now, session = uow.now(), uow.session
+    waiting = {t.returnee_id: t for t in await _waiting(session, origin_province)}
+    vehicles = await _free_vehicles(session, origin_province)
+    proposal = domain.propose(
+        [_traveller(t) for t in waiting.values()], [domain.Seats(v.id, v.seats) for v in vehicles]
+    )
+    views = []
+    for plan in proposal.plans:
+        if max_wait is not None and not domain.worth_sending(plan, now=now, max_wait=max_wait):
+            continue
+        manifest = Manifest(
+            vehicle_id=plan.vehicle_id,
+            origin_province=origin_province,
+            destination_province=plan.destination_province,
+            destination_district=plan.destination_district,
+            created_at=now,
         )
-        views = []
-        for plan in proposal.plans:
-            if max_wait is not None and not domain.worth_sending(plan, now=now, max_wait=max_wait):
-                continue
-            manifest = Manifest(
-                vehicle_id=plan.vehicle_id,
-                origin_province=origin_province,
-                destination_province=plan.destination_province,
-                destination_district=plan.destination_district,
-                created_at=now,
-            )
-            session.add(manifest)
-            await session.flush()
-            for traveller in plan.travellers:
-                _assign(waiting[traveller.returnee_id], manifest.id, now)
-            await session.flush()
-            views.append(await load_view(session, manifest))
+        session.add(manifest)
+        await session.flush()
+        for traveller in plan.travellers:
+            _assign(waiting[traveller.returnee_id], manifest.id, now)
+        await session.flush()
+        views.append(await load_view(session, manifest))
     too_large = [[m.returnee_id for m in party.members] for party in proposal.too_large]
     return Proposed(views, too_large)
 
@@ -265,48 +257,48 @@ def _assign(transfer: Transfer, manifest_id: UUID, now: datetime) -> None:
 
 
 async def create_manifest(
-    rt: Runtime, *, vehicle_id: UUID, destination_province: str, returnee_ids: list[UUID], scope: Scope
+    uow: Uow, *, vehicle_id: UUID, destination_province: str, returnee_ids: list[UUID], scope: Scope
 ) -> ManifestView:
-    """A manifest put together by hand; refused whole if overfull, not ready, or splitting a household."""
-    now = rt.clock.now()
-    async with rt.sessions.begin() as session:
-        query = scoped(select(Vehicle).where(Vehicle.id == vehicle_id), scope, Vehicle.origin_province)
-        vehicle = (await session.execute(query.with_for_update())).scalar_one_or_none()
-        if vehicle is None:
-            raise Invalid("vehicle_id: no such vehicle in your province")
-        if vehicle.id not in {v.id for v in await _free_vehicles(session, vehicle.origin_province)}:
-            raise Conflict("vehicle_id: the vehicle is on another manifest")
-        chosen = await _transfers(session, returnee_ids)
-        missing = set(returnee_ids) - {t.returnee_id for t in chosen}
-        if missing:
-            raise Invalid(
-                *(f"returnee_ids: {r} is not known to transport" for r in sorted(map(str, missing)))
-            )
-        households = {t.household_id for t in chosen if t.household_id}
-        kin = await _household_ready(session, households, destination_province)
-        problems = domain.manifest_problems(
-            chosen=[_member(t) for t in chosen],
-            household_ready=[_member(t) for t in kin],
-            seats=vehicle.seats,
-            origin=vehicle.origin_province,
-            destination=destination_province,
-        )
-        if problems:
-            raise Invalid(*problems)
-        districts = {t.destination_district for t in chosen}
-        manifest = Manifest(
-            vehicle_id=vehicle.id,
-            origin_province=vehicle.origin_province,
-            destination_province=destination_province,
-            destination_district=districts.pop() if len(districts) == 1 else None,
-            created_at=now,
-        )
-        session.add(manifest)
-        await session.flush()
-        for t in chosen:
-            _assign(t, manifest.id, now)
-        await session.flush()
-        return await load_view(session, manifest)
+    """A manifest put together by hand; refused whole if overfull, not ready, or splitting a household.
+
+    Of several broken rules the first is answered: fixing it shows the next.
+    """
+    now, session = uow.now(), uow.session
+    query = scoped(select(Vehicle).where(Vehicle.id == vehicle_id), scope, Vehicle.origin_province)
+    vehicle = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    if vehicle is None:
+        raise Invalid(("body", "vehicle_id"), "no such vehicle in your province")
+    if vehicle.id not in {v.id for v in await _free_vehicles(session, vehicle.origin_province)}:
+        raise Conflict("vehicle_id: the vehicle is on another manifest")
+    chosen = await _transfers(session, returnee_ids)
+    missing = set(returnee_ids) - {t.returnee_id for t in chosen}
+    if missing:
+        raise Invalid(("body", "returnee_ids"), f"{min(map(str, missing))} is not known to transport")
+    households = {t.household_id for t in chosen if t.household_id}
+    kin = await _household_ready(session, households, destination_province)
+    problems = domain.manifest_problems(
+        chosen=[_member(t) for t in chosen],
+        household_ready=[_member(t) for t in kin],
+        seats=vehicle.seats,
+        origin=vehicle.origin_province,
+        destination=destination_province,
+    )
+    if problems:
+        raise Invalid(("body", "returnee_ids"), problems[0])
+    districts = {t.destination_district for t in chosen}
+    manifest = Manifest(
+        vehicle_id=vehicle.id,
+        origin_province=vehicle.origin_province,
+        destination_province=destination_province,
+        destination_district=districts.pop() if len(districts) == 1 else None,
+        created_at=now,
+    )
+    session.add(manifest)
+    await session.flush()
+    for t in chosen:
+        _assign(t, manifest.id, now)
+    await session.flush()
+    return await load_view(session, manifest)
 
 
 async def _transfers(session: AsyncSession, ids: Iterable[UUID]) -> list[Transfer]:
@@ -329,110 +321,101 @@ def _member(t: Transfer) -> domain.Member:
     return domain.Member(t.returnee_id, t.household_id, t.ready, t.origin_province, t.destination_province)
 
 
-async def confirm_manifest(rt: Runtime, *, manifest_id: UUID, scope: Scope) -> ManifestView:
+async def confirm_manifest(uow: Uow, *, manifest_id: UUID, scope: Scope) -> ManifestView:
     """Staff agree with a proposal: the vehicle will take exactly these people."""
-    async with rt.sessions.begin() as session:
-        manifest = await _manifest(session, manifest_id, scope, Manifest.origin_province)
-        if manifest.status != "proposed":
-            raise Conflict(f"status: a {manifest.status} manifest cannot be confirmed")
-        view = await load_view(session, manifest)
-        if not view.passengers:
-            raise Conflict("status: nobody is left on this manifest")
-        manifest.status, manifest.confirmed_at = "confirmed", rt.clock.now()
-        return view
+    manifest = await _manifest(uow.session, manifest_id, scope, Manifest.origin_province)
+    if manifest.status != "proposed":
+        raise Conflict(f"status: a {manifest.status} manifest cannot be confirmed")
+    view = await load_view(uow.session, manifest)
+    if not view.passengers:
+        raise Conflict("status: nobody is left on this manifest")
+    manifest.status, manifest.confirmed_at = "confirmed", uow.now()
+    return view
 
 
-async def cancel_manifest(rt: Runtime, *, manifest_id: UUID, scope: Scope) -> ManifestView:
+async def cancel_manifest(uow: Uow, *, manifest_id: UUID, scope: Scope) -> ManifestView:
     """Drop a manifest that has not left; its people wait again, first in the queue as before."""
-    now = rt.clock.now()
-    async with rt.sessions.begin() as session:
-        manifest = await _manifest(session, manifest_id, scope, Manifest.origin_province)
-        if manifest.status not in OPEN:
-            raise Conflict(f"status: a {manifest.status} manifest cannot be cancelled")
-        view = await load_view(session, manifest)
-        for t in view.passengers:
-            t.stage, t.manifest_id = "waiting", None
-            _settle(t, now)
-        manifest.status, manifest.closed_at = "cancelled", now
-        return ManifestView(manifest, view.vehicle, [])
+    now = uow.now()
+    manifest = await _manifest(uow.session, manifest_id, scope, Manifest.origin_province)
+    if manifest.status not in OPEN:
+        raise Conflict(f"status: a {manifest.status} manifest cannot be cancelled")
+    view = await load_view(uow.session, manifest)
+    for t in view.passengers:
+        t.stage, t.manifest_id = "waiting", None
+        _settle(t, now)
+    manifest.status, manifest.closed_at = "cancelled", now
+    return ManifestView(manifest, view.vehicle, [])
 
 
-async def record_supplies(rt: Runtime, *, manifest_id: UUID, supplies: dict, scope: Scope) -> ManifestView:
+async def record_supplies(uow: Uow, *, manifest_id: UUID, supplies: dict, scope: Scope) -> ManifestView:
     """What is loaded on the vehicle, checked against the needs of who is on board."""
-    async with rt.sessions.begin() as session:
-        manifest = await _manifest(session, manifest_id, scope, Manifest.origin_province)
-        if manifest.status not in OPEN:
-            raise Conflict(f"status: supplies of a {manifest.status} manifest cannot change")
-        manifest.supplies = supplies
-        return await load_view(session, manifest)
+    manifest = await _manifest(uow.session, manifest_id, scope, Manifest.origin_province)
+    if manifest.status not in OPEN:
+        raise Conflict(f"status: supplies of a {manifest.status} manifest cannot change")
+    manifest.supplies = supplies
+    return await load_view(uow.session, manifest)
 
 
 async def dispatch_manifest(
-    rt: Runtime, *, manifest_id: UUID, duration: timedelta | None, scope: Scope
+    uow: Uow, *, manifest_id: UUID, duration: timedelta | None, scope: Scope
 ) -> ManifestView:
     """The vehicle leaves: one `ManifestDispatched` with the expected arrival."""
-    now = rt.clock.now()
-    async with rt.sessions.begin() as session:
-        manifest = await _manifest(session, manifest_id, scope, Manifest.origin_province)
-        if manifest.status != "confirmed":
-            raise Conflict(f"status: a {manifest.status} manifest cannot be dispatched, confirm it first")
-        view = await load_view(session, manifest)
-        if not view.passengers:
-            raise Conflict("status: nobody is left on this manifest")
-        trip = duration or domain.trip_duration(
-            centre(manifest.origin_province), centre(manifest.destination_province)
+    now = uow.now()
+    manifest = await _manifest(uow.session, manifest_id, scope, Manifest.origin_province)
+    if manifest.status != "confirmed":
+        raise Conflict(f"status: a {manifest.status} manifest cannot be dispatched, confirm it first")
+    view = await load_view(uow.session, manifest)
+    if not view.passengers:
+        raise Conflict("status: nobody is left on this manifest")
+    trip = duration or domain.trip_duration(
+        centre(manifest.origin_province), centre(manifest.destination_province)
+    )
+    manifest.status, manifest.dispatched_at, manifest.expected_arrival = "dispatched", now, now + trip
+    for t in view.passengers:
+        t.stage, t.updated_at = "in_transit", now
+    await uow.emit(
+        ManifestDispatched(
+            manifest_id=manifest.id,
+            destination_province_code=manifest.destination_province,
+            vehicle_plate=view.vehicle.plate,
+            dispatched_at=now,
+            expected_arrival=manifest.expected_arrival,
+            passengers=[
+                Passenger(returnee_id=t.returnee_id, home_village_code=t.home_village_code)
+                for t in view.passengers
+            ],
         )
-        manifest.status, manifest.dispatched_at, manifest.expected_arrival = "dispatched", now, now + trip
-        for t in view.passengers:
-            t.stage, t.updated_at = "in_transit", now
-        await enqueue(
-            session,
-            ManifestDispatched(
-                manifest_id=manifest.id,
-                destination_province_code=manifest.destination_province,
-                vehicle_plate=view.vehicle.plate,
-                dispatched_at=now,
-                expected_arrival=manifest.expected_arrival,
-                passengers=[
-                    Passenger(returnee_id=t.returnee_id, home_village_code=t.home_village_code)
-                    for t in view.passengers
-                ],
-            ),
-            source=rt.source,
-        )
-        return view
+    )
+    return view
 
 
 async def record_arrival(
-    rt: Runtime, *, manifest_id: UUID, returnee_id: UUID, present: bool, scope: Scope
+    uow: Uow, *, manifest_id: UUID, returnee_id: UUID, present: bool, scope: Scope
 ) -> ManifestView:
     """At the destination, each passenger is handed over or reported missing (an alert, never a drop)."""
-    now = rt.clock.now()
-    async with rt.sessions.begin() as session:
-        manifest = await _manifest(session, manifest_id, scope, Manifest.destination_province)
-        if manifest.status != "dispatched":
-            raise Conflict(f"status: a {manifest.status} manifest has nobody to hand over")
-        query = select(Transfer).where(
-            and_(Transfer.returnee_id == returnee_id, Transfer.manifest_id == manifest.id)
-        )
-        transfer = (await session.execute(query.with_for_update())).scalar_one_or_none()
-        if transfer is None:
-            raise Invalid("returnee_id: not a passenger of this manifest")
-        if transfer.stage != "in_transit":
-            raise Conflict(f"returnee_id: already recorded as {transfer.stage}")
-        transfer.stage, transfer.updated_at = ("handed_over" if present else "missing"), now
-        common = {
-            "returnee_id": returnee_id,
-            "manifest_id": manifest.id,
-            "home_village_code": transfer.home_village_code,
-        }
-        event = (
-            HandedOver(**common, handed_over_at=now)
-            if present
-            else PassengerMissing(**common, reported_at=now)
-        )
-        await enqueue(session, event, source=rt.source)
-        view = await load_view(session, manifest)
-        if all(p.stage != "in_transit" for p in view.passengers):
-            manifest.status, manifest.closed_at = "closed", now
-        return view
+    now, session = uow.now(), uow.session
+    manifest = await _manifest(session, manifest_id, scope, Manifest.destination_province)
+    if manifest.status != "dispatched":
+        raise Conflict(f"status: a {manifest.status} manifest has nobody to hand over")
+    query = select(Transfer).where(
+        and_(Transfer.returnee_id == returnee_id, Transfer.manifest_id == manifest.id)
+    )
+    transfer = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    if transfer is None:
+        raise Invalid(("body", "returnee_id"), "not a passenger of this manifest")
+    if transfer.stage != "in_transit":
+        raise Conflict(f"returnee_id: already recorded as {transfer.stage}")
+    transfer.stage, transfer.updated_at = ("handed_over" if present else "missing"), now
+    common = {
+        "returnee_id": returnee_id,
+        "manifest_id": manifest.id,
+        "home_village_code": transfer.home_village_code,
+    }
+    event = (
+        HandedOver(**common, handed_over_at=now) if present else PassengerMissing(**common, reported_at=now)
+    )
+    await uow.emit(event)
+    view = await load_view(session, manifest)
+    if all(p.stage != "in_transit" for p in view.passengers):
+        manifest.status, manifest.closed_at = "closed", now
+    return view

@@ -7,54 +7,50 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.transport.handlers import ACTIVE, ManifestView, NotFound, Scope, load_view, scoped
+from services.transport.handlers import ACTIVE, ManifestView, Scope, Uow, load_view, scoped
 from services.transport.models import Manifest, Transfer, Vehicle
-from shared.service import Runtime
+from shared.errors import NotFound
 
 
-async def list_vehicles(rt: Runtime, *, scope: Scope) -> list[tuple[Vehicle, str | None]]:
+async def list_vehicles(uow: Uow, *, scope: Scope) -> list[tuple[Vehicle, str | None]]:
     """Vehicles with the status of the manifest holding them, if any."""
     busy = select(Manifest.vehicle_id, Manifest.status).where(Manifest.status.in_(ACTIVE)).subquery()
     query = select(Vehicle, busy.c.status).outerjoin(busy, busy.c.vehicle_id == Vehicle.id)
     if scope is not None:
         query = query.where(Vehicle.origin_province.in_(scope))
-    async with rt.sessions() as session:
-        rows = (await session.execute(query.order_by(Vehicle.origin_province, Vehicle.plate))).all()
+    rows = (await uow.session.execute(query.order_by(Vehicle.origin_province, Vehicle.plate))).all()
     return [(v, s) for v, s in rows]
 
 
-async def get_manifest(rt: Runtime, *, manifest_id: UUID, scope: Scope) -> ManifestView:
-    async with rt.sessions() as session:
-        query = scoped(
-            select(Manifest).where(Manifest.id == manifest_id),
-            scope,
-            Manifest.origin_province,
-            Manifest.destination_province,
-        )
-        manifest = (await session.execute(query)).scalar_one_or_none()
-        if manifest is None:
-            raise NotFound("manifest")
-        return await load_view(session, manifest)
+async def get_manifest(uow: Uow, *, manifest_id: UUID, scope: Scope) -> ManifestView:
+    query = scoped(
+        select(Manifest).where(Manifest.id == manifest_id),
+        scope,
+        Manifest.origin_province,
+        Manifest.destination_province,
+    )
+    manifest = (await uow.session.execute(query)).scalar_one_or_none()
+    if manifest is None:
+        raise NotFound("manifest")
+    return await load_view(uow.session, manifest)
 
 
-async def list_manifests(rt: Runtime, *, status: str | None, scope: Scope) -> list[ManifestView]:
+async def list_manifests(uow: Uow, *, status: str | None, scope: Scope) -> list[ManifestView]:
     query = scoped(select(Manifest), scope, Manifest.origin_province, Manifest.destination_province)
     if status:
         query = query.where(Manifest.status == status)
-    async with rt.sessions() as session:
-        manifests = (await session.execute(query.order_by(Manifest.created_at))).scalars().all()
-        return [await load_view(session, m) for m in manifests]
+    manifests = (await uow.session.execute(query.order_by(Manifest.created_at))).scalars().all()
+    return [await load_view(uow.session, m) for m in manifests]
 
 
-async def get_transfer(rt: Runtime, *, returnee_id: UUID, scope: Scope) -> Transfer:
+async def get_transfer(uow: Uow, *, returnee_id: UUID, scope: Scope) -> Transfer:
     query = scoped(
         select(Transfer).where(Transfer.returnee_id == returnee_id),
         scope,
         Transfer.origin_province,
         Transfer.destination_province,
     )
-    async with rt.sessions() as session:
-        transfer = (await session.execute(query)).scalar_one_or_none()
+    transfer = (await uow.session.execute(query)).scalar_one_or_none()
     if transfer is None:
         raise NotFound("transfer")
     return transfer
@@ -70,53 +66,52 @@ class Overview:
     too_large: list[dict]  # waiting households bigger than any vehicle of their border province
 
 
-async def overview(rt: Runtime, *, scope: Scope) -> Overview:
+async def overview(uow: Uow, *, scope: Scope) -> Overview:
     """Who waits for which province, what is on the road and when it should arrive, who went missing."""
     cols = (Transfer.origin_province, Transfer.destination_province)
-    async with rt.sessions() as session:
-        waiting = await session.execute(
-            scoped(
-                select(*cols, func.count(), func.min(Transfer.ready_since)).where(Transfer.ready.is_(True)),
-                scope,
-                *cols,
-            ).group_by(*cols)
+    session = uow.session
+    waiting = await session.execute(
+        scoped(
+            select(*cols, func.count(), func.min(Transfer.ready_since)).where(Transfer.ready.is_(True)),
+            scope,
+            *cols,
+        ).group_by(*cols)
+    )
+    held = Transfer.held_reason.is_not(None)
+    not_ready = await session.execute(
+        scoped(
+            select(Transfer.destination_province, held, func.count()).where(
+                Transfer.stage == "waiting", Transfer.ready.is_(False)
+            ),
+            scope,
+            *cols,
+        ).group_by(Transfer.destination_province, held)
+    )
+    manifests = await session.execute(
+        scoped(
+            select(Manifest).where(Manifest.status.in_(ACTIVE)),
+            scope,
+            Manifest.origin_province,
+            Manifest.destination_province,
+        ).order_by(Manifest.expected_arrival, Manifest.created_at)
+    )
+    views = [await load_view(session, m) for m in manifests.scalars().all()]
+    missing = await session.execute(
+        scoped(select(Transfer).where(Transfer.stage == "missing"), scope, *cols).order_by(
+            Transfer.updated_at
         )
-        held = Transfer.held_reason.is_not(None)
-        not_ready = await session.execute(
-            scoped(
-                select(Transfer.destination_province, held, func.count()).where(
-                    Transfer.stage == "waiting", Transfer.ready.is_(False)
-                ),
-                scope,
-                *cols,
-            ).group_by(Transfer.destination_province, held)
-        )
-        manifests = await session.execute(
-            scoped(
-                select(Manifest).where(Manifest.status.in_(ACTIVE)),
-                scope,
-                Manifest.origin_province,
-                Manifest.destination_province,
-            ).order_by(Manifest.expected_arrival, Manifest.created_at)
-        )
-        views = [await load_view(session, m) for m in manifests.scalars().all()]
-        missing = await session.execute(
-            scoped(select(Transfer).where(Transfer.stage == "missing"), scope, *cols).order_by(
-                Transfer.updated_at
-            )
-        )
-        too_large = await _households_too_large(session, scope)
-        return Overview(
-            now=rt.clock.now(),
-            too_large=too_large,
-            waiting=[
-                {"origin": o, "destination": d, "count": n, "since": since}
-                for o, d, n, since in waiting.all()
-            ],
-            not_ready=[{"destination": d, "held": h, "count": n} for d, h, n in not_ready.all()],
-            manifests=views,
-            missing=list(missing.scalars()),
-        )
+    )
+    too_large = await _households_too_large(session, scope)
+    return Overview(
+        now=uow.now(),
+        too_large=too_large,
+        waiting=[
+            {"origin": o, "destination": d, "count": n, "since": since} for o, d, n, since in waiting.all()
+        ],
+        not_ready=[{"destination": d, "held": h, "count": n} for d, h, n in not_ready.all()],
+        manifests=views,
+        missing=list(missing.scalars()),
+    )
 
 
 async def _households_too_large(session: AsyncSession, scope: Scope) -> list[dict]:

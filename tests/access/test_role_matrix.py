@@ -14,8 +14,6 @@ from fastapi.routing import iter_route_contexts
 from shared.auth import Role
 from tests.conftest import bearer, wait_until
 
-pytestmark = pytest.mark.integration
-
 SERVICES = ["intake", "quarantine", "transport", "notify", "dashboard", "identity"]
 # A scope of the right kind for each role, from the demo users.
 SCOPE = {

@@ -41,8 +41,6 @@ from tests.access.scope_fixtures import (
 )
 from tests.conftest import wait_until
 
-pytestmark = pytest.mark.integration
-
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -164,7 +162,7 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
 async def quarantine_world(stack, other: Place = BATTAMBANG) -> World:
     svc = await stack.start("quarantine", require_final_checkin=False)
     rt = svc.runtime
-    await demo.seed(rt.sessions, rt.clock.now())
+    await rt.deps.run(demo.add_sites)
     a, b = Area(PREY_VENG), Area(other)
     now = rt.clock.now()
     seeded = {}

@@ -127,7 +127,7 @@ class Journey:
     async def seed_facilities(self) -> None:
         """The demo sites (two or three per border province), as `border-quarantine seed-demo` adds them."""
         rt = self.quarantine.runtime
-        assert await demo.seed(rt.sessions, rt.clock.now()) == len(demo.SITES)
+        assert await rt.deps.run(demo.add_sites) == len(demo.SITES)
 
     async def episode(self, returnee_id: str, status: str | None = None) -> dict | None:
         """The returnee's episode as Banteay Meanchey's and Prey Veng's working groups see it."""

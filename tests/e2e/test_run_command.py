@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# It starts the run command's own Kafka and Kannel: not for the fast tier, though it uses no fixture of them.
+pytestmark = pytest.mark.broker
+
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {
     "identity": 8000,

@@ -36,7 +36,6 @@ from tests.conftest import Stack, bearer, wait_until
 from tests.intake.conftest import registration
 
 pytestmark = [
-    pytest.mark.integration,
     # Raised inside schemathesis' own strategies, not by anything of ours.
     pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies"),
 ]

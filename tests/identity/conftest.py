@@ -1,7 +1,5 @@
 """An identity service on a fresh database, and users created through its own use cases."""
 
-from datetime import UTC, datetime
-
 import pytest
 
 from services.identity import handlers
@@ -36,13 +34,12 @@ async def identity(quiet_stack):
 
 
 async def add_user(service, username: str, *grants: tuple[str, str], password: str = PASSWORD) -> None:
-    await handlers.create_user(
-        service.runtime.sessions,
+    await service.runtime.deps.run(
+        handlers.create_user,
         by=Principal(subject="test-setup", grants=()),
         username=username,
         password=password,
         grants=[Grant(role=r, scope=s) for r, s in grants],
-        now=datetime.now(UTC),
     )
 
 

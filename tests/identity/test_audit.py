@@ -1,13 +1,15 @@
 """The audit trail: a recorded access is readable by the national administrator, by no one else."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from starlette.requests import Request
 
 from shared.audit import record_access
 from shared.auth import Grant, Principal, Role
+from shared.clock import Clock
+from shared.unit_of_work import Origin, UnitOfWork
 from tests.conftest import bearer
 from tests.identity.conftest import PASSWORD, add_user, login
 
@@ -17,31 +19,20 @@ ADMIN = bearer(("national_admin", "KH"))
 OFFICER = Principal(subject="pwg.preyveng", grants=(Grant(role=Role.provincial_wg, scope="14"),))
 
 
-def a_request(app, ip: str = "10.14.0.7") -> Request:
-    """The request an officer's tablet would have made to read a returnee."""
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/returnees/abc",
-            "headers": [(b"user-agent", b"border-tablet/1.0")],
-            "client": (ip, 51000),
-            "app": app,
-        }
-    )
+# Where an officer's tablet reading a returnee comes from.
+TABLET = Origin(route="GET /returnees/{returnee_id}", client_ip="10.14.0.7", user_agent="border-tablet/1.0")
 
 
 async def test_a_recorded_read_is_visible_to_the_national_admin_only(identity):
     returnee_id = uuid4()
-    async with identity.runtime.sessions.begin() as session:
-        await record_access(
-            session,
-            principal=OFFICER,
-            action="read",
-            object_type="returnee",
-            object_id=returnee_id,
-            request=a_request(identity.app),
-        )
+    await identity.runtime.deps.run(
+        record_access,
+        origin=TABLET,
+        principal=OFFICER,
+        action="read",
+        object_type="returnee",
+        object_id=returnee_id,
+    )
 
     r = await identity.client.get("/audit", params={"object_id": str(returnee_id)}, headers=ADMIN)
     refused = await identity.client.get("/audit", headers=bearer(("provincial_wg", "14")))
@@ -58,12 +49,15 @@ async def test_a_recorded_read_is_visible_to_the_national_admin_only(identity):
 
 async def test_an_access_rolled_back_leaves_no_trail(identity):
     returnee_id = uuid4()
+
+    async def failing_update(uow: UnitOfWork) -> None:
+        await record_access(
+            uow, principal=OFFICER, action="update", object_type="returnee", object_id=returnee_id
+        )
+        raise RuntimeError("the update failed")
+
     with pytest.raises(RuntimeError):
-        async with identity.runtime.sessions.begin() as session:
-            await record_access(
-                session, principal=OFFICER, action="update", object_type="returnee", object_id=returnee_id
-            )
-            raise RuntimeError("the update failed")
+        await identity.runtime.deps.run(failing_update)
 
     r = await identity.client.get("/audit", params={"object_id": str(returnee_id)}, headers=ADMIN)
     assert r.json()["items"] == []
@@ -71,13 +65,11 @@ async def test_an_access_rolled_back_leaves_no_trail(identity):
 
 async def test_the_trail_filters_by_subject_and_time_and_pages(identity):
     start = datetime(2026, 3, 27, 8, tzinfo=UTC)
-    async with identity.runtime.sessions.begin() as session:
-        for i in range(7):
-            who = Principal(subject=f"officer-{i % 2}", grants=())
-            at = start + timedelta(hours=i)
-            await record_access(
-                session, principal=who, action="read", object_type="returnee", object_id=i, at=at
-            )
+    for i in range(7):
+        who = Principal(subject=f"officer-{i % 2}", grants=())
+        # A clock stopped at the access's time: the trail takes it from the unit of work.
+        stopped = replace(identity.runtime.deps, clock=Clock(speed=0, epoch=start + timedelta(hours=i)))
+        await stopped.run(record_access, principal=who, action="read", object_type="returnee", object_id=i)
 
     by_subject = await identity.client.get("/audit", params={"subject": "officer-1"}, headers=ADMIN)
     window = {"since": "2026-03-27T10:00:00Z", "until": "2026-03-27T13:00:00+00:00"}

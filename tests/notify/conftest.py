@@ -90,6 +90,12 @@ class Notify:
     def worker(self):
         return self.service.app.state.delivery_worker
 
+    async def stop_worker(self) -> None:
+        """No worker sends from here on: the test claims and records itself (each commit would wake it)."""
+        [loop] = [loop for loop in self.rt.loops if loop.name == "delivery-worker"]
+        self.rt.loops.remove(loop)  # nor does the watchdog start it again
+        await loop.stop()
+
     async def publish(self, *events: Event, event_id: str | None = None) -> None:
         """Publish on the stack's topics and wait until notify's consumers took them."""
         await self.stack.publish(self.rt.producer, *events, event_id=event_id)

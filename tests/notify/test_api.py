@@ -7,11 +7,11 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from services.notify import handlers
 from services.notify.api import router
 from services.notify.domain import ERROR_REPLY
 from services.notify.gateways import Outcome, Result
-from services.notify.models import Contact
-from services.notify.worker import scan_followups
+from services.notify.models import Contact, Returnee
 from shared.events.notify import FollowupCompleted, FollowupOverdue, SelfIsolationCheckin, VisitRecorded
 from shared.events.quarantine import SymptomsReported
 from shared.topics import FOLLOWUP
@@ -280,20 +280,11 @@ async def test_an_unvisited_returnee_escalates_and_fourteen_clear_days_complete(
     manifest = dispatched(person)
     await notify.publish(person, manifest, handed_over(manifest, person, notify.rt.clock.now()))
     rt, settings = notify.rt, notify.rt.settings
-    assert await scan_followups(rt.sessions, settings=settings, now=rt.clock.now(), source=rt.source) == (
-        0,
-        0,
-    )
+    assert await rt.deps.run(handlers.scan_followups) == (0, 0)
 
     rt.clock.advance(timedelta(hours=settings.visit_due_hours + 1))
-    assert await scan_followups(rt.sessions, settings=settings, now=rt.clock.now(), source=rt.source) == (
-        1,
-        0,
-    )
-    assert await scan_followups(rt.sessions, settings=settings, now=rt.clock.now(), source=rt.source) == (
-        0,
-        0,
-    )
+    assert await rt.deps.run(handlers.scan_followups) == (1, 0)
+    assert await rt.deps.run(handlers.scan_followups) == (0, 0)
     [alert] = await notify.deliveries(reason="overdue", channel="sms")
     assert alert.recipient_area == commune.code[:4]
     assert (await notify.followup(person.returnee_id)).state == "overdue"
@@ -301,10 +292,7 @@ async def test_an_unvisited_returnee_escalates_and_fourteen_clear_days_complete(
     code = (await notify.followup(person.returnee_id)).code
     await notify.inbound(chief, f"VISIT {code}")
     rt.clock.advance(timedelta(days=settings.followup_days))
-    assert await scan_followups(rt.sessions, settings=settings, now=rt.clock.now(), source=rt.source) == (
-        0,
-        1,
-    )
+    assert await rt.deps.run(handlers.scan_followups) == (0, 1)
     events = [e for _, e in await notify.stack.events(FOLLOWUP, expect=3)]
     assert [type(e) for e in events if type(e).__name__ != "AlertSent"] == [
         FollowupOverdue,
@@ -320,6 +308,7 @@ async def test_an_unvisited_returnee_escalates_and_fourteen_clear_days_complete(
 async def test_an_sms_caught_mid_send_by_a_crash_is_settled_by_its_report_or_sent_again(stack) -> None:
     # No worker here: the test plays the crashed process and then the restarted one.
     notify = await start_notify(stack, delivery_poll_seconds=3600)
+    await notify.stop_worker()
     worker, secret = notify.worker, notify.rt.settings.kannel_inbound_secret
     lease = timedelta(seconds=notify.rt.settings.delivery_lease_seconds + 1)
     went, _, _ = await _dispatch_one(notify, chief_phone=phone())
@@ -388,6 +377,7 @@ async def test_a_stranger_gets_at_most_three_error_answers_a_day(notify) -> None
 
 async def test_delivery_reports_in_any_order_end_in_one_final_state(stack) -> None:
     notify = await start_notify(stack, delivery_poll_seconds=3600)  # the test drives the worker
+    await notify.stop_worker()
     worker = notify.worker
     first, _, _ = await _dispatch_one(notify, chief_phone=phone())
     [job] = await wait_until(worker.claim, what="the alert claimed")
@@ -436,3 +426,52 @@ async def test_a_failed_delivery_is_queued_again_only_on_request_in_scope(notify
         await notify.wait_state("delivered", returnee_id=person.returnee_id, channel="webhook")
         r = await notify.client.post(f"/deliveries/{row.id}/retry", headers=wg)
         assert r.status_code == 409 and "state" in r.text
+
+
+async def test_an_alert_whose_registration_never_comes_fails_after_the_wait(notify) -> None:
+    village, commune = villages()
+    await notify.contact(commune.code, phone_number=phone())
+    never, unseen = registered(village.code), registered(village.code)
+    await notify.publish(dispatched(never, unseen))  # no registration: both alerts wait for theirs
+    rows = {r.returnee_id: r for r in await notify.deliveries(channel="sms")}
+    assert {r.state for r in rows.values()} == {"waiting"} and len(rows) == 2
+    r = await notify.client.get("/deliveries", params={"state": "waiting"}, headers=ADMIN)
+    assert {d["id"] for d in r.json()} == {str(row.id) for row in rows.values()}
+    metrics = (await notify.client.get("/metrics")).text
+    assert 'border_notify_deliveries{channel="sms",state="waiting"} 2.0' in metrics
+    rt = notify.rt
+    assert await rt.deps.run(handlers.expire_waiting) == 0  # not yet
+
+    # `unseen`'s registration committed at the same moment as its alert, each transaction blind to the other:
+    # the next scanner round queues that alert rather than failing it.
+    async with rt.sessions.begin() as session:
+        session.add(
+            Returnee(
+                id=unseen.returnee_id,
+                name_km=unseen.name_km,
+                name_latin=unseen.name_latin,
+                sex=unseen.sex.value,
+                age_years=unseen.age_years,
+                village_code=unseen.home_village_code,
+                policy=unseen.policy.value,
+            )
+        )
+    rt.clock.advance(handlers.WAIT_FOR_RETURNEE * rt.clock.speed + timedelta(minutes=1))
+    assert await rt.deps.run(handlers.expire_waiting) == 1
+    [failed] = await notify.deliveries(returnee_id=never.returnee_id)
+    assert (failed.state, failed.last_error, failed.attempts) == (
+        "failed",
+        "returnee never registered here",
+        0,
+    )
+
+    async def claimed():
+        [row] = await notify.deliveries(returnee_id=unseen.returnee_id)
+        return row.attempts > 0  # the worker took it: an expired alert is failed unclaimed
+
+    await wait_until(claimed, what="the alert of the unseen registration claimed")
+
+    await notify.publish(never)  # too late: a failed alert stays failed, until a person retries it
+    assert [(r.state, r.attempts) for r in await notify.deliveries(returnee_id=never.returnee_id)] == [
+        ("failed", 0)
+    ]

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,41 @@ async def test_a_dispatched_returnee_gets_one_khmer_sms_and_its_report(notify, k
     assert count_sms_to(chief) == 1
     events = [e for _, e in await notify.stack.events(FOLLOWUP, expect=1)]
     assert [(e.channel, e.reason) for e in events if isinstance(e, AlertSent)] == [("sms", "dispatched")]
+
+
+async def test_an_alert_dispatched_before_the_registration_goes_out_when_the_registration_arrives(
+    stack, kannel
+) -> None:
+    # The worker polls once an hour here: only the registration's commit can set the alert off.
+    port = free_port()
+    notify = await start_notify(stack, port=port, delivery_poll_seconds=3600)
+    async with serving(notify.service.app, port):
+        chief = phone()
+        village, commune = villages()
+        await notify.contact(commune.code, phone_number=chief)
+        person = registered(village.code)
+        manifest = dispatched(person)
+        await notify.publish(manifest)  # the transfers topic ran ahead of the returnees topic
+        [row] = await notify.deliveries(returnee_id=person.returnee_id)
+        assert (row.state, row.attempts, row.body) == ("waiting", 0, None)
+
+        await notify.publish(person)
+        consumed = notify.rt.clock.now()
+        [row] = await notify.wait_state("delivered", returnee_id=person.returnee_id)
+        assert row.attempts == 1 and row.sent_at - consumed < timedelta(seconds=1)
+        followup = await notify.followup(person.returnee_id)
+        facts = AlertFacts(
+            name=person.name_km,
+            sex="F",
+            age=34,
+            village=village.name_km,
+            code=followup.code,
+            when=manifest.expected_arrival,
+        )
+        assert (await sms_to(chief)).text == render_alert("dispatched", "km", facts)
+        assert count_sms_to(chief) == 1
+        events = [e for _, e in await notify.stack.events(FOLLOWUP, expect=1)]
+        assert [e.returnee_id for e in events if isinstance(e, AlertSent)] == [person.returnee_id]
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from datetime import timedelta
 from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
-from services.quarantine import handlers
 from services.quarantine.api import router
+from services.quarantine.main import release_due
 from services.quarantine.models import Checkin
 from shared.events.intake import ReturneeReferred
 from shared.events.notify import SelfIsolationCheckin
@@ -55,7 +55,7 @@ async def test_bad_checkins_are_refused_and_nothing_is_stored(stack):
 
     rt.clock.advance(timedelta(days=14))
     assert (await checkin(quarantine, episode_id)).status_code == 201
-    assert await handlers.release_due(rt) == 1
+    assert await release_due(rt.deps) == 1
     late = await checkin(quarantine, episode_id)
     assert late.status_code == 409 and "completed" in late.json()["detail"]
     assert await _checkins(rt) == 1
@@ -114,7 +114,7 @@ async def test_home_self_isolation_starts_at_hand_over_and_takes_sms_checkins(st
     )
     await publish(stack, clean)
     await wait_until(lambda: rt.consumers[0].processed >= 4, what="the clean report handled")
-    assert await handlers.release_due(rt) == 1
+    assert await release_due(rt.deps) == 1
     events = await stack.events(EPISODE, expect=7)
     (completed,) = of_type(events, QuarantineCompleted)
     assert completed.mode == "home"
@@ -159,7 +159,7 @@ async def test_a_referral_at_registration_holds_release_until_health_staff_clear
 
     rt.clock.advance(timedelta(days=14))
     assert (await checkin(quarantine, placed["id"])).status_code == 201
-    assert await handlers.release_due(rt) == 0
+    assert await release_due(rt.deps) == 0
     other_wg = bearer(("provincial_wg", "09"))
     clearance = f"/episodes/{placed['id']}/clearance"
     assert (await quarantine.client.post(clearance, headers=other_wg)).status_code == 404
@@ -169,7 +169,7 @@ async def test_a_referral_at_registration_holds_release_until_health_staff_clear
     cleared = await quarantine.client.post(clearance, headers=wg)
     assert cleared.status_code == 200 and cleared.json()["cleared_at"]
     assert (await quarantine.client.post(clearance, headers=wg)).status_code == 409
-    assert await handlers.release_due(rt) == 1
+    assert await release_due(rt.deps) == 1
     events = await stack.events(EPISODE, expect=4)
     assert len(of_type(events, ReferralCleared)) == 1
 

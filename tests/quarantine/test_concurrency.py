@@ -32,11 +32,7 @@ async def test_concurrent_placements_never_overfill_a_facility(stack):
 
     await _warm_pool(rt.engine, 20)
 
-    async def arrive(event) -> None:
-        async with rt.sessions.begin() as session:
-            await handlers.open_episode(session, rt, event)
-
-    await asyncio.gather(*(arrive(e) for e in events))
+    await asyncio.gather(*(rt.deps.run(handlers.open_episode, event=e) for e in events))
 
     async with rt.sessions() as session:
         facilities = {f.id: f for f in (await session.execute(select(Facility))).scalars()}

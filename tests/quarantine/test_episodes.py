@@ -3,7 +3,7 @@
 from datetime import timedelta
 from uuid import uuid4
 
-from services.quarantine import handlers
+from services.quarantine.main import release_due
 from shared.events.quarantine import (
     CheckinRecorded,
     QuarantineCompleted,
@@ -82,14 +82,14 @@ async def test_symptoms_refer_the_returnee_and_block_release_until_cleared(stack
     assert [e["returnee_id"] for e in referred] == [str(event.returnee_id)]
 
     rt.clock.advance(timedelta(days=14))
-    assert await handlers.release_due(rt) == 0
+    assert await release_due(rt.deps) == 0
     assert (await episode(quarantine, event.returnee_id))["release_blocked"].startswith("referred")
 
     cleared = await quarantine.client.post(f"/episodes/{placed['id']}/clearance", headers=ADMIN)
     assert cleared.status_code == 200 and cleared.json()["referred"] is False
-    assert await handlers.release_due(rt) == 0  # the last check-in still had symptoms
+    assert await release_due(rt.deps) == 0  # the last check-in still had symptoms
     assert (await checkin(quarantine, placed["id"])).status_code == 201
-    assert await handlers.release_due(rt) == 1
+    assert await release_due(rt.deps) == 1
 
     events = await stack.events(EPISODE, expect=5)
     (symptoms,) = of_type(events, SymptomsReported)
@@ -111,7 +111,7 @@ async def test_a_full_facility_queues_returnees_and_a_release_frees_the_bed(stac
 
     rt.clock.advance(timedelta(days=14))
     assert (await checkin(quarantine, placed["id"])).status_code == 201
-    assert await handlers.release_due(rt) == 1
+    assert await release_due(rt.deps) == 1
     moved_in = await episode_in(quarantine, second.returnee_id, "placed")
     assert moved_in["facility_id"] == "QF-ONE"
     assert moved_in["starts_on"] == rt.clock.today().isoformat()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import httpx
 
 from services.quarantine import demo, handlers
-from services.quarantine.main import MIGRATIONS, create_app
+from services.quarantine.main import MIGRATIONS, create_app, release_due
 from services.quarantine.settings import Settings
 from shared.migrations import upgrade
 from tests.quarantine.helpers import ADMIN, checkin, registered
@@ -26,11 +26,10 @@ async def test_an_episode_runs_on_sqlite_with_the_demo_sites(infra, tmp_path, un
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         rt = app.state.runtime
-        assert await demo.seed(rt.sessions, rt.clock.now()) == len(demo.SITES)
-        assert await demo.seed(rt.sessions, rt.clock.now()) == 0  # idempotent
+        assert await rt.deps.run(demo.add_sites) == len(demo.SITES)
+        assert await rt.deps.run(demo.add_sites) == 0  # idempotent
         event = registered(care=("infant",))
-        async with rt.sessions.begin() as session:
-            await handlers.open_episode(session, rt, event)
+        await rt.deps.run(handlers.open_episode, event=event)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://q")
         async with client:
             found = (await client.get(f"/returnees/{event.returnee_id}/episode", headers=ADMIN)).json()
@@ -38,7 +37,7 @@ async def test_an_episode_runs_on_sqlite_with_the_demo_sites(infra, tmp_path, un
             rt.clock.advance(timedelta(days=14))
             service = type("S", (), {"client": client})
             assert (await checkin(service, found["id"])).status_code == 201
-            assert await handlers.release_due(rt) == 1
+            assert await release_due(rt.deps) == 1
             site = (await client.get("/facilities/QF-01-1", headers=ADMIN)).json()
             assert site["occupancy"] == 0
             low = (await client.get("/facilities/QF-22-2", headers=ADMIN)).json()

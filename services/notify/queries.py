@@ -1,0 +1,98 @@
+"""Reads of the notify service, each limited to the caller's places."""
+
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+
+from services.notify.handlers import Uow, contact_out
+from services.notify.models import Contact, ContactOut, Delivery, DeliveryOut, Followup, FollowupOut
+from shared.auth import Principal, Role
+from shared.errors import NotFound
+
+GEO_READERS = (Role.commune_chief, Role.district_officer, Role.provincial_wg)
+
+
+def _in_scope(column, principal: Principal) -> ColumnElement[bool] | None:
+    """A WHERE clause limiting `column` (a gazetteer code) to the caller's places; None for the nation."""
+    prefixes = principal.geo_prefixes(*GEO_READERS)
+    if prefixes is None:
+        return None
+    if not prefixes:
+        return false()
+    return or_(*(column.startswith(p) for p in prefixes))
+
+
+def _scoped(query, column, principal: Principal):
+    clause = _in_scope(column, principal)
+    return query if clause is None else query.where(clause)
+
+
+async def list_contacts(
+    uow: Uow, *, principal: Principal, area: str | None, limit: int, offset: int
+) -> list[ContactOut]:
+    """Contacts of the caller's provinces, optionally under one place."""
+    query = select(Contact).order_by(Contact.area_code).limit(limit).offset(offset)
+    if not principal.is_national:
+        query = query.where(Contact.province_code.in_(principal.scopes(Role.provincial_wg)))
+    if area:
+        # Another province's place is out of scope: 404, as on the dashboard, not an empty list.
+        if not principal.is_national and area[:2] not in principal.scopes(Role.provincial_wg):
+            raise NotFound("area not found")
+        query = query.where(Contact.area_code.startswith(area))
+    return [contact_out(c) for c in (await uow.session.scalars(query)).all()]
+
+
+async def list_followups(
+    uow: Uow, *, principal: Principal, state: str | None, limit: int, offset: int
+) -> list[FollowupOut]:
+    """Follow-ups of the caller's communes, districts or provinces."""
+    query = _scoped(select(Followup), Followup.commune_code, principal)
+    if state:
+        query = query.where(Followup.state == state)
+    query = query.order_by(Followup.created_at.desc()).limit(limit).offset(offset)
+    rows = (await uow.session.scalars(query)).all()
+    return [FollowupOut.model_validate(f, from_attributes=True) for f in rows]
+
+
+async def get_followup(uow: Uow, *, principal: Principal, returnee_id: UUID) -> FollowupOut:
+    query = _scoped(
+        select(Followup).where(Followup.returnee_id == returnee_id), Followup.commune_code, principal
+    )
+    followup = await uow.session.scalar(query)
+    if followup is None:
+        raise NotFound("follow-up not found")
+    return FollowupOut.model_validate(followup, from_attributes=True)
+
+
+async def list_deliveries(
+    uow: Uow,
+    *,
+    principal: Principal,
+    returnee_id: UUID | None,
+    state: str | None,
+    limit: int,
+    offset: int,
+) -> list[DeliveryOut]:
+    """Alerts and their states in the caller's scope."""
+    query = _scoped(select(Delivery), Delivery.commune_code, principal)
+    if returnee_id:
+        query = query.where(Delivery.returnee_id == returnee_id)
+    if state:
+        query = query.where(Delivery.state == state)
+    query = query.order_by(Delivery.created_at.desc(), Delivery.id).limit(limit).offset(offset)
+    rows = (await uow.session.scalars(query)).all()
+    return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]
+
+
+async def get_delivery(uow: Uow, *, principal: Principal, delivery_id: UUID) -> DeliveryOut:
+    query = _scoped(select(Delivery).where(Delivery.id == delivery_id), Delivery.commune_code, principal)
+    delivery = await uow.session.scalar(query)
+    if delivery is None:
+        raise NotFound("delivery not found")
+    return DeliveryOut.model_validate(delivery, from_attributes=True)
+
+
+async def delivery_counts(uow: Uow) -> dict[tuple[str, str], int]:
+    """Deliveries by (channel, state)."""
+    query = select(Delivery.channel, Delivery.state, func.count()).group_by(Delivery.channel, Delivery.state)
+    return {(channel, state): n for channel, state, n in (await uow.session.execute(query)).all()}
