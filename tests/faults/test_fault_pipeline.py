@@ -56,7 +56,9 @@ from tests.web import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-REGISTRATIONS = int(os.environ.get("FAULT_REGISTRATIONS", "1600"))
+# 800 over LOAD_SECONDS: 1,600 is this 2-core machine's capacity, where notify's delivery rate decides the run
+# (docs/reliability.md); FAULT_REGISTRATIONS=1600 is the heavy run.
+REGISTRATIONS = int(os.environ.get("FAULT_REGISTRATIONS", "800"))
 LOAD_SECONDS = 85  # registrations are spread over this long, so the faults land while they flow
 SEED = int(os.environ.get("FAULT_SEED", str(random.SystemRandom().randrange(1_000_000))))
 CLOCK_SPEED = 20_000.0  # 14 days in about a minute
@@ -491,11 +493,14 @@ async def test_nothing_lost_nothing_doubled_under_crashes(scratch):
         ids = set(registered)
         deadline = time.monotonic() + QUIESCENCE_SECONDS
         while True:
+            checked = time.monotonic()
             facts = await asyncio.to_thread(truth, stack, ids)
             fx = effects(stack, receiver, ids, facts)
             if settled(facts, fx) or time.monotonic() > deadline:
                 break
-            await asyncio.sleep(2)
+            # The check holds this process's GIL, and the webhook receiver answers notify from this
+            # process too: look at most a quarter of the time, or the test itself throttles notify.
+            await asyncio.sleep(max(2.0, 3 * (time.monotonic() - checked)))
         await asyncio.sleep(SETTLE_SECONDS)  # a late copy (a resend, a replayed store) must show up too
         facts = await asyncio.to_thread(truth, stack, ids)
         fx = effects(stack, receiver, ids, facts)
