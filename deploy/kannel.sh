@@ -89,7 +89,8 @@ start_fakesmsc() {
   log "started fakesmsc (pid $!, log $SENT_LOG, MO input $FIFO)"
   local deadline=$((SECONDS + START_TIMEOUT))
   until grep -q "fake.*online" <<<"$(admin_status)"; do
-    alive_fakesmsc || die "fakesmsc exited; see $SENT_LOG"
+    # The PID only: just after the fork its command line is still this script's, not fakesmsc's yet.
+    is_running "$RD/fakesmsc.pid" || die "fakesmsc exited; see $SENT_LOG"
     ((SECONDS < deadline)) || die "fake SMS centre not online after ${START_TIMEOUT}s"
     sleep 0.2
   done
