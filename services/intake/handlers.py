@@ -85,7 +85,7 @@ async def register(uow: Uow, *, principal: Principal, request: RegistrationIn) -
     ]
     batch = [r.id for r in rows]
     session = uow.session
-    existing = await _stored_household(session, request.id, digest)
+    existing = await _stored_household(session, request, digest)
     if existing is not None:
         return existing, False
     for row in rows:
@@ -97,7 +97,7 @@ async def register(uow: Uow, *, principal: Principal, request: RegistrationIn) -
             session.add_all(rows)
     except IntegrityError:
         # Another request with the same id committed first: answer as a re-send would.
-        existing = await _stored_household(session, request.id, digest)
+        existing = await _stored_household(session, request, digest)
         if existing is None:
             raise Conflict("a registration id in this request is already used") from None
         return existing, False
@@ -172,22 +172,25 @@ def _new_row(
     )
 
 
-async def _stored_household(session: AsyncSession, head_id: UUID, digest: str) -> HouseholdOut | None:
-    """The stored registration with this id (and its members), if the same request made it."""
-    head = await session.get(Registration, head_id)
+async def _stored_household(
+    session: AsyncSession, request: RegistrationIn, digest: str
+) -> HouseholdOut | None:
+    """The stored registration with this request's id (and its members, in the request's order), if the
+    same request made it."""
+    head = await session.get(Registration, request.id)
     if head is None:
         return None
     if head.payload_hash != digest:
         raise Conflict("this registration id was used for different details")
     members = []
     if head.household_id is not None:
-        members = (
-            await session.scalars(
-                select(Registration)
-                .where(Registration.household_id == head.household_id, Registration.id != head.id)
-                .order_by(Registration.registered_at, Registration.id)
-            )
-        ).all()
+        household = select(Registration).where(
+            Registration.household_id == head.household_id, Registration.id != head.id
+        )
+        rows = await session.scalars(household)
+        # The same digest means the same members: answer them as they were sent.
+        order = {m.id: i for i, m in enumerate(request.members)}
+        members = sorted(rows.all(), key=lambda r: order.get(r.id, len(order)))
     return HouseholdOut(**to_out(head).model_dump(), members=[to_out(m) for m in members])
 
 
