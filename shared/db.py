@@ -2,10 +2,8 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, DateTime, TypeDecorator, event, false, or_, true
+from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from shared.auth import Principal, Role
 
 
 def is_sqlite(url: str) -> bool:
@@ -59,13 +57,3 @@ class UtcDateTime(TypeDecorator):
 def as_utc(moment: datetime) -> datetime:
     """`moment` in UTC; one without a zone is taken as UTC (how every service stores time)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def scoped(column: ColumnElement[str], principal: Principal, *roles: Role) -> ColumnElement[bool]:
-    """The rows whose geographic code in `column` lies in the caller's areas for `roles` (by default every
-    geographic role): codes nest (province 12, district 1201, commune 120102, village 12010203), so an
-    area holds the codes it prefixes. The nation sees all; a caller with no such grant sees nothing."""
-    prefixes = principal.geo_prefixes(*roles)
-    if prefixes is None:
-        return true()
-    return or_(*(column.startswith(p) for p in sorted(prefixes))) if prefixes else false()

@@ -1,31 +1,19 @@
 """Tables of the transport service, in its own database."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator
+from sqlalchemy import JSON, Column, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
+from shared.db import UtcDateTime
 from shared.outbox import add_messaging_tables
 
 
 class Table(SQLModel, registry=registry()):
     """Base of this service's tables: its own metadata, so its migrations hold only its tables."""
-
-
-class UtcDateTime(TypeDecorator):
-    """A timestamp that always comes back aware, in UTC: SQLite (the local run) drops the zone."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        return value.astimezone(UTC) if value is not None and value.tzinfo else value
-
-    def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _when(**kwargs) -> Column:
