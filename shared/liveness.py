@@ -8,7 +8,9 @@ deliveries). Work waiting and no progress means stalled: the loop is named in `/
 started again. Nothing waiting means it is merely idle, which is fine.
 
 Restarting after a crash is the supervisor's part; this catches the loop that neither crashes nor moves
-(an await nobody will answer, a consumer the group no longer feeds).
+(an await nobody will answer, a consumer the group no longer feeds). While the database or the broker is
+away no loop can move, so the watchdog does not judge then: every loop's quiet time starts again when the
+dependencies answer, and only a loop that stays quiet for `stall_seconds` after that is stalled.
 """
 
 import asyncio
@@ -103,15 +105,27 @@ async def _supervise(loop: Loop) -> None:
 class Watchdog:
     """Looks at every loop each `interval`; replaces those with work waiting and no progress in `stall`."""
 
-    def __init__(self, loops: Callable[[], list[Loop]], *, stall_seconds: float, probe_timeout: float = 5):
+    def __init__(
+        self,
+        loops: Callable[[], list[Loop]],
+        *,
+        stall_seconds: float,
+        healthy: Callable[[], Awaitable[bool]] | None = None,
+        probe_timeout: float = 5,
+    ):
         self._loops = loops
         self.stall_seconds = stall_seconds
+        self._healthy = healthy
         self._probe_timeout = probe_timeout
 
     async def run(self) -> None:
         interval = max(min(self.stall_seconds / 4, 5.0), 0.1)
         while True:
             await asyncio.sleep(interval)
+            if not await self._dependencies_answer():
+                for loop in self._loops():
+                    loop.last_progress = time.monotonic()  # an outage is not the loop's fault
+                continue
             for loop in list(self._loops()):
                 try:
                     await self.check(loop)
@@ -134,6 +148,15 @@ class Watchdog:
             extra={"task": loop.name, "waiting": waiting, "quiet_seconds": round(quiet, 1)},
         )
         await loop.replace()
+
+    async def _dependencies_answer(self) -> bool:
+        if self._healthy is None:
+            return True
+        try:
+            async with asyncio.timeout(self._probe_timeout):
+                return await self._healthy()
+        except Exception:
+            return False
 
     async def _waiting(self, loop: Loop) -> int | None:
         if loop.waiting is None:

@@ -139,7 +139,9 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
     )
     rt = Runtime(settings, engine, deps, producer, relay)
     rt.start_loop("outbox-relay", relay.run, relay.waiting)
-    watchdog = Watchdog(lambda: rt.loops, stall_seconds=settings.loop_stall_seconds)
+    watchdog = Watchdog(
+        lambda: rt.loops, stall_seconds=settings.loop_stall_seconds, healthy=partial(_dependencies_answer, rt)
+    )
     rt.watchdog = asyncio.create_task(watchdog.run())
     rt.metric_refreshers.append(partial(_refresh_outbox, rt))
     if settings.consumer_enabled:
@@ -180,6 +182,26 @@ async def stop_runtime(rt: Runtime) -> None:
     await rt.engine.dispose()
 
 
+async def _dependency_checks(rt: Runtime) -> dict[str, str]:
+    checks = {}
+    try:
+        async with rt.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = type(exc).__name__
+    try:
+        await asyncio.wait_for(rt.producer.client.fetch_all_metadata(), 3)
+        checks["kafka"] = "ok"
+    except Exception as exc:
+        checks["kafka"] = type(exc).__name__
+    return checks
+
+
+async def _dependencies_answer(rt: Runtime) -> bool:
+    return all(v == "ok" for v in (await _dependency_checks(rt)).values())
+
+
 async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop (see shared/auth.py)
     return request.app.state.runtime
 
@@ -202,17 +224,7 @@ async def healthz() -> dict:
 async def readyz(rt: RuntimeDep) -> Response:
     """Ready when the database answers, the broker serves metadata and no background loop is stalled."""
     checks = {f"loop:{loop.name}": "stalled" for loop in rt.loops if loop.stalled}
-    try:
-        async with rt.engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = type(exc).__name__
-    try:
-        await asyncio.wait_for(rt.producer.client.fetch_all_metadata(), 3)
-        checks["kafka"] = "ok"
-    except Exception as exc:
-        checks["kafka"] = type(exc).__name__
+    checks.update(await _dependency_checks(rt))
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503

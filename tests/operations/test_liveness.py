@@ -112,3 +112,33 @@ async def test_the_watchdog_judges_only_loops_with_work_waiting():
     finally:
         for loop in loops.values():
             await loop.stop()
+
+
+async def test_an_outage_does_not_count_as_a_stall():
+    """While the database or broker is away no loop can move; its quiet time starts when they answer."""
+    hold = asyncio.Event()
+    up = False
+
+    async def forever():
+        await hold.wait()
+
+    async def waiting():
+        return 5  # a backlog grew during the outage
+
+    async def healthy():
+        return up
+
+    loop = Loop("consumer", forever, waiting, service="test")
+    loop.start()
+    watchdog = asyncio.create_task(Watchdog(lambda: [loop], stall_seconds=0.4, healthy=healthy).run())
+    try:
+        await asyncio.sleep(1.2)  # three stall times of outage
+        assert not loop.stalled and loop.replaced == 0
+        up = True
+        await asyncio.sleep(0.2)  # back, but not yet a stall time quiet since
+        assert not loop.stalled
+        await wait_until(lambda: loop.replaced >= 1, timeout=3)  # still quiet with work waiting: stalled
+        assert loop.stalled
+    finally:
+        watchdog.cancel()
+        await loop.stop()
