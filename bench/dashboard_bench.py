@@ -34,19 +34,20 @@ from services.dashboard import main as dashboard_main  # noqa: E402
 from services.dashboard.consumer import handlers  # noqa: E402
 from services.dashboard.models import ReturneeState  # noqa: E402
 from services.dashboard.settings import Settings  # noqa: E402
-from shared.auth import Grant, issue_token  # noqa: E402
 from shared.clock import CAMBODIA  # noqa: E402
-from shared.codec import encode  # noqa: E402
-from shared.consumer import EventConsumer, Subscription  # noqa: E402
+from shared.contracts.intake import ReturneeRegistered, Screening  # noqa: E402
+from shared.contracts.quarantine import QuarantineCompleted, QuarantineStarted  # noqa: E402
+from shared.contracts.topics import TOPICS, all_specs  # noqa: E402
+from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger  # noqa: E402
 from shared.db import make_engine  # noqa: E402
-from shared.events.intake import ReturneeRegistered, Screening  # noqa: E402
-from shared.events.quarantine import QuarantineCompleted, QuarantineStarted  # noqa: E402
-from shared.events.transport import HandedOver, ManifestDispatched, Passenger  # noqa: E402
-from shared.gazetteer import load_gazetteer  # noqa: E402
+from shared.geo.gazetteer import load_gazetteer  # noqa: E402
+from shared.messaging.admin import ensure_topics  # noqa: E402
+from shared.messaging.codec import encode  # noqa: E402
+from shared.messaging.consumer import EventConsumer, Subscription  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 from shared.settings import DEV_JWT_KEY  # noqa: E402
-from shared.topics import TOPICS, all_specs, ensure_topics  # noqa: E402
 from shared.unit_of_work import Deps  # noqa: E402
+from shared.web.auth import Grant, issue_token  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks" / "dashboard.md"
 DAYS = 120  # arrivals spread over the last 120 days
@@ -133,7 +134,7 @@ def generate(url: str, rows: int) -> float:
 
 
 def token(role: str, scope: str) -> dict:
-    from shared.auth import TokenConfig
+    from shared.web.auth import TokenConfig
 
     config = TokenConfig("border-return", "border-return", DEV_JWT_KEY)
     jwt = issue_token(config, "bench", [Grant(role=role, scope=scope)], timedelta(hours=1))

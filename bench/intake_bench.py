@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 from services.intake import main as intake_main  # noqa: E402
 from services.intake.models import Registration  # noqa: E402
 from services.intake.settings import Settings  # noqa: E402
-from shared.auth import Grant, issue_token  # noqa: E402
+from shared.contracts.topics import all_specs  # noqa: E402
+from shared.messaging.admin import ensure_topics  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from shared.topics import all_specs, ensure_topics  # noqa: E402
+from shared.web.auth import Grant, issue_token  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks" / "intake.md"
 CHECKPOINT = "KH-TH-01"

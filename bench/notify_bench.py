@@ -36,9 +36,10 @@ from services.notify import main as notify_main  # noqa: E402
 from services.notify.handlers import alert_dispatched, save_contact  # noqa: E402
 from services.notify.models import ContactIn, Delivery, Returnee  # noqa: E402
 from services.notify.settings import Settings  # noqa: E402
-from shared.gazetteer import load_gazetteer  # noqa: E402
+from shared.contracts.topics import all_specs  # noqa: E402
+from shared.geo.gazetteer import load_gazetteer  # noqa: E402
+from shared.messaging.admin import ensure_topics  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from shared.topics import all_specs, ensure_topics  # noqa: E402
 
 SENDSMS = "http://127.0.0.1:13013/cgi-bin/sendsms"
 PREFIX = "bench.notify."

@@ -65,9 +65,10 @@ import psycopg  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 
-from shared.auth import Grant, issue_token  # noqa: E402
+from shared.contracts.topics import TopicSpec, all_specs  # noqa: E402
+from shared.messaging.admin import ensure_topics  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
-from shared.topics import TopicSpec, all_specs, ensure_topics  # noqa: E402
+from shared.web.auth import Grant, issue_token  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
 WORK = ROOT / ".run" / "bench-pipeline"
@@ -885,9 +886,9 @@ def limits_section(result: dict) -> list[str]:
         "the idempotency read (`_stored_household`), the duplicate query, the outbox insert, the per-request "
         "audit row (`shared/audit.py`, ~6 %) and the metrics and route-rule middlewares "
         "(`shared/metrics.py`, "
-        "`shared/auth.py`); in notify over `open_followup` (a code-uniqueness query per passenger), "
-        "`queue_alert`'s dedupe query, the inbox claim (`shared/inbox.py`, ~5 %), the claim/record round "
-        "trips "
+        "`shared/web/auth.py`); in notify over `open_followup` (a code-uniqueness query per passenger), "
+        "`queue_alert`'s dedupe query, the inbox claim (`shared/messaging/inbox.py`, ~5 %), the "
+        "claim/record round trips "
         "and sendsms. Most self time sits in psycopg's query sending and SQLAlchemy's per-statement work: "
         "round trips, not computation.",
         "",
@@ -907,15 +908,17 @@ def limits_section(result: dict) -> list[str]:
         "0.17 s; at 20/s both were equal (p99 0.7 s). The host's other work makes single runs differ, so "
         "take "
         "it as the removal of a 2 s step, not as a throughput gain.",
-        "- *Consumers* (`shared/consumer.py`): a poll's records of one partition now run in one transaction "
-        "with one INSERT for their inbox rows, instead of a transaction per record. A/B in consecutive runs "
+        "- *Consumers* (`shared/messaging/consumer.py`): a poll's records of one partition now run in one "
+        "transaction with one INSERT for their inbox rows, instead of a transaction per record. A/B in "
+        "consecutive runs "
         "on 2026-11-25 (`<SERVICE>_CONSUMER_MAX_BATCH=1` restores the old way): sustained 19.5/s with "
         "76.8 ms of CPU per registration before, 29.6/s with 51.1 ms after; notify 28.8 -> 20.1 ms, "
         "dashboard 11.2 -> 6.5, transport 8.0 -> 4.3, quarantine 6.5 -> 3.0, PostgreSQL 6.7 -> 4.7. The "
         "gain is largest with a backlog (bigger batches); at a steady rate near the limit the batches are "
         "small, and the p99 under 1 s holds only up to about 15/s (0.79 s at 15.6/s, batch-of-one run).",
-        "- *Auth* (`shared/auth.py`, `shared/service.py`): the token and role dependencies were plain "
-        "`def`, which FastAPI runs in its thread pool (the `Condition.wait` self time in intake's profile); "
+        "- *Auth* (`shared/web/auth.py`, `shared/web/service.py`): the token and role dependencies were "
+        "plain `def`, which FastAPI runs in its thread pool (the `Condition.wait` self time in intake's "
+        "profile); "
         "they are `async def` now. Intake went from 9.1 to 7.0 ms per registration and its API from 41 to "
         "57 registrations/s in the max phase (this and the consumer change measured together).",
         "- Left: notify's `dispatched` handler still reads and writes a follow-up and a delivery per "

@@ -24,9 +24,9 @@ from sqlalchemy import (
     select,
 )
 
-from shared.auth import Principal, Role, require
 from shared.errors import Invalid
 from shared.unit_of_work import DepsDep, Origin, UnitOfWork
+from shared.web.auth import Principal, Role, require
 
 _metadata = MetaData()
 

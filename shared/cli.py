@@ -1,5 +1,6 @@
-"""The console entry point of every service: `serve` and `migrate`."""
+"""The console entry points: every service's `serve` and `migrate`, and `border-topics`."""
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
+from shared.messaging.admin import ensure_topics
 from shared.migrations import upgrade
 from shared.settings import ServiceSettings
 
@@ -38,3 +40,13 @@ def service_cli(
         typer.echo("database migrated")
 
     return cli
+
+
+def _create_topics(bootstrap: str = typer.Option("127.0.0.1:9092", envvar="KAFKA_BOOTSTRAP_SERVERS")) -> None:
+    """Create the system's topics and their .dlq twins on the broker."""
+    created = asyncio.run(ensure_topics(bootstrap))
+    typer.echo(f"topics ready ({len(created)} created)")
+
+
+def topics() -> None:
+    typer.run(_create_topics)

@@ -1,7 +1,7 @@
 """The refusals a use case may answer, one set for every service.
 
 Use cases raise them knowing nothing of HTTP; the service frame answers each with its status once
-(`shared/service.py`). Their text goes to the caller as `detail`: it names fields, never personal data.
+(`shared/web/service.py`). Their text goes to the caller as `detail`: it names fields, never personal data.
 """
 
 from collections.abc import Sequence

@@ -1,11 +1,10 @@
-"""Prometheus metrics shared by the services.
+"""Prometheus metrics every service exports (a service's own live in its `metrics.py`).
 
 Labels hold topics, event types and route templates, never personal data.
 """
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -44,24 +43,6 @@ LOOP_REPLACED = Counter(
     "Background loops cancelled and started again as stalled",
     ["service", "loop"],
 )
-REGISTRATIONS = Counter(
-    "border_registrations_total", "Returnees registered, by checkpoint and policy", ["checkpoint", "policy"]
-)
-DELIVERIES = Gauge(
-    "border_notify_deliveries", "Notify deliveries stored, by channel and state", ["channel", "state"]
-)
-KANNEL_QUEUE = Gauge(
-    "border_kannel_queue_messages", "Messages queued in Kannel's bearerbox, by queue", ["queue"]
-)
-# Labelled so that a notify without a status URL exports nothing here rather than a false "down".
-KANNEL_UP = Gauge(
-    "border_kannel_up", "1 when the SMS gateway's status page answered at the last scrape", ["gateway"]
-)
-FACILITY_OCCUPANCY = Gauge(
-    "border_facility_occupancy_ratio", "Placed episodes over beds, by facility", ["province", "facility"]
-)
-FACILITY_CAPACITY = Gauge("border_facility_capacity", "Beds of a facility", ["province", "facility"])
-
 # A refresher reads the current state (a count in the database, a status page) into gauges at scrape time:
 # async, so it runs in the endpoint's event loop instead of a synchronous collector.
 Refresher = Callable[[], Awaitable[None]]
@@ -80,22 +61,6 @@ async def refresh(refreshers: Sequence[Refresher]) -> None:
 
     # Together they stay within one timeout, under Prometheus's 10-second scrape timeout.
     await asyncio.gather(*(one(run) for run in refreshers))
-
-
-_KANNEL_SMS = re.compile(
-    r"^SMS: received \d+ \((\d+) queued\), sent \d+ \((\d+) queued\), store size (-?\d+)", re.M
-)
-_KANNEL_DLR = re.compile(r"^DLR: (\d+) queued", re.M)
-
-
-def parse_kannel_status(text: str) -> dict[str, int]:
-    """Queue lengths from bearerbox's `status.txt`: inbound, outbound, store and delivery reports."""
-    queues = {}
-    if m := _KANNEL_SMS.search(text):
-        queues |= {"inbound": int(m[1]), "outbound": int(m[2]), "store": max(int(m[3]), 0)}
-    if m := _KANNEL_DLR.search(text):
-        queues["dlr"] = int(m[1])
-    return queues
 
 
 class HttpMetricsMiddleware:

@@ -43,7 +43,7 @@ def create_messaging_tables() -> None:
     """Create the outbox and inbox tables; every service's first revision calls this."""
     from alembic import op
 
-    from shared.outbox import outbox, processed_event
+    from shared.messaging.outbox import outbox, processed_event
 
     for table in (outbox, processed_event):
         table.create(op.get_bind())
@@ -52,7 +52,7 @@ def create_messaging_tables() -> None:
 def drop_messaging_tables() -> None:
     from alembic import op
 
-    from shared.outbox import outbox, processed_event
+    from shared.messaging.outbox import outbox, processed_event
 
     for table in (processed_event, outbox):
         table.drop(op.get_bind())

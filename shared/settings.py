@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.auth import TokenConfig
+from shared.web.auth import TokenConfig
 
 DEV_JWT_KEY = "dev-only-key-not-for-production-use-0000"  # refused when BORDER_ENV=prod
 

@@ -18,11 +18,11 @@ from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
-from shared.codec import Envelope
+from shared.contracts import Event
 from shared.db import make_engine, make_sessionmaker
-from shared.events import Event
 from shared.liveness import progressed
-from shared.outbox import TOPIC_PREFIX, enqueue
+from shared.messaging.codec import Envelope
+from shared.messaging.outbox import TOPIC_PREFIX, enqueue
 from shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -116,7 +116,7 @@ async def standalone(settings: S) -> AsyncIterator[Deps[S]]:
         await engine.dispose()
 
 
-async def get_deps(request: Request) -> Deps:  # async: no thread-pool hop (see shared/auth.py)
+async def get_deps(request: Request) -> Deps:  # async: no thread-pool hop (see shared/web/auth.py)
     return request.app.state.deps
 
 

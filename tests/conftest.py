@@ -21,11 +21,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.auth import Grant, TokenConfig, issue_token
-from shared.codec import decode, encode
+from shared.contracts.topics import TopicSpec, all_specs, dlq
+from shared.messaging.admin import ensure_topics
+from shared.messaging.codec import decode, encode
 from shared.migrations import upgrade
 from shared.settings import DEV_JWT_KEY
-from shared.topics import TopicSpec, all_specs, dlq, ensure_topics
+from shared.web.auth import Grant, TokenConfig, issue_token
 
 
 @dataclass

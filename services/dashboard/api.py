@@ -19,11 +19,11 @@ from services.dashboard.models import (
     Summary,
 )
 from services.dashboard.settings import Settings
-from shared.api_errors import errors
-from shared.auth import Principal, Role, public, require
 from shared.errors import Conflict
-from shared.service import RuntimeDep
 from shared.unit_of_work import Deps, get_deps
+from shared.web.api_errors import errors
+from shared.web.auth import Principal, Role, public, require
+from shared.web.service import RuntimeDep
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 from services.dashboard.handlers import HANDLERS, on_other
 from services.dashboard.settings import Settings
-from shared.consumer import Subscription
-from shared.events import REGISTRY, Event, event_class
-from shared.topics import TOPICS
+from shared.contracts import REGISTRY, Event, event_class
+from shared.contracts.topics import TOPICS
+from shared.messaging.consumer import Subscription
 from shared.unit_of_work import Deps, UseCase
 
 

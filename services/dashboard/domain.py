@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.clock import CAMBODIA
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 
 NATION = "KH"
 LEVELS = {0: "nation", 2: "province", 4: "district", 6: "commune", 8: "village"}

@@ -15,17 +15,17 @@ from sqlalchemy import delete
 from services.dashboard.domain import Steps, age_group, cambodia_day, status_of
 from services.dashboard.models import CheckpointSync, ReturneeState
 from services.dashboard.settings import Settings
-from shared.events import Event
-from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
-from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue, VisitRecorded
-from shared.events.quarantine import (
+from shared.contracts import Event
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.contracts.notify import AlertSent, FollowupCompleted, FollowupOverdue, VisitRecorded
+from shared.contracts.quarantine import (
     QuarantineCompleted,
     QuarantineStarted,
     QuarantineWaiting,
     ReferralCleared,
 )
-from shared.events.transport import HandedOver, ManifestDispatched, PassengerMissing
-from shared.outbox import processed_event
+from shared.contracts.transport import HandedOver, ManifestDispatched, PassengerMissing
+from shared.messaging.outbox import processed_event
 from shared.unit_of_work import UnitOfWork
 
 Uow = UnitOfWork[Settings]

@@ -13,10 +13,10 @@ from services.dashboard.api import router
 from services.dashboard.consumer import subscriptions
 from services.dashboard.settings import Settings
 from shared.cli import service_cli
+from shared.contracts.topics import TOPICS
 from shared.migrations import upgrade
-from shared.service import create_service_app
-from shared.topics import TOPICS
 from shared.unit_of_work import standalone
+from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 STATIC = Path(__file__).parent / "static"

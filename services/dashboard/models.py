@@ -13,7 +13,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
-from shared.outbox import add_messaging_tables
+from shared.messaging.outbox import add_messaging_tables
 
 
 class Table(SQLModel, registry=registry()):

@@ -26,9 +26,9 @@ from services.dashboard.models import (
     ReturneeState,
     Summary,
 )
-from shared.auth import Principal, Role
 from shared.errors import Invalid, NotFound
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
+from shared.web.auth import Principal, Role
 
 R = ReturneeState.__table__.c
 BEGINNING = date(2000, 1, 1)

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 
 from services.identity import handlers
 from services.identity.settings import Settings
-from shared.api_errors import errors
-from shared.auth import Grant, Principal, Role, issue_token, public, require
 from shared.errors import Invalid
 from shared.unit_of_work import Deps, OriginDep, get_deps
+from shared.web.api_errors import errors
+from shared.web.auth import Grant, Principal, Role, issue_token, public, require
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

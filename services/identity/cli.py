@@ -13,11 +13,11 @@ from rich.table import Table
 from services.identity import handlers
 from services.identity.domain import DEMO_USERS, InvalidGrant, parse_grant
 from services.identity.settings import Settings
-from shared.auth import Grant, Principal
 from shared.errors import DomainError
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 from shared.migrations import upgrade
 from shared.unit_of_work import UseCase, standalone
+from shared.web.auth import Grant, Principal
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")

@@ -4,8 +4,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shared.auth import GEOGRAPHIC, NATION, Grant, Role
-from shared.gazetteer import Gazetteer
+from shared.geo.gazetteer import Gazetteer
+from shared.web.auth import GEOGRAPHIC, NATION, Grant, Role
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200

@@ -10,9 +10,9 @@ from services.identity.models import User
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.settings import Settings
 from shared.audit import record_access
-from shared.auth import Grant, Principal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.unit_of_work import UnitOfWork
+from shared.web.auth import Grant, Principal
 
 Uow = UnitOfWork[Settings]
 

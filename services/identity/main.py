@@ -9,7 +9,7 @@ from services.identity.api import router
 from services.identity.cli import add_user_commands
 from services.identity.settings import Settings
 from shared.cli import service_cli
-from shared.service import create_service_app
+from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

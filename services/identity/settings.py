@@ -2,8 +2,8 @@
 
 from pydantic_settings import SettingsConfigDict
 
-from shared.auth import TokenConfig
 from shared.settings import ServiceSettings
+from shared.web.auth import TokenConfig
 
 PAGE_PORTS = range(8000, 8010)  # identity, the services and their pages on the local run
 

@@ -20,11 +20,11 @@ from services.intake.models import (
     RegistrationPage,
 )
 from services.intake.settings import Settings
-from shared.api_errors import errors
-from shared.auth import Principal, Role, public, require
 from shared.errors import Invalid, NotFound
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
+from shared.web.api_errors import errors
+from shared.web.auth import Principal, Role, public, require
 
 router = APIRouter(tags=["intake"])
 

@@ -1,6 +1,6 @@
 """What the intake service consumes from Kafka, and which handler runs for each event."""
 
-from shared.consumer import Subscription
+from shared.messaging.consumer import Subscription
 from shared.unit_of_work import Deps
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from services.intake import handlers
 from services.intake.models import RegistrationIn
-from shared.auth import Grant, Principal, Role
-from shared.gazetteer import load_gazetteer
-from shared.service import Runtime
+from shared.geo.gazetteer import load_gazetteer
+from shared.web.auth import Grant, Principal, Role
+from shared.web.service import Runtime
 
 # (Khmer, Latin) given names and family names; every combination is fictitious.
 FAMILY = [("សុខ", "Sok"), ("ចាន់", "Chan"), ("ម៉ៅ", "Mao"), ("ហេង", "Heng"), ("ស៊ុន", "Sun"), ("កែវ", "Keo")]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from shared.clock import CAMBODIA
+from shared.contracts.intake import QuarantinePolicy, SpecialCare
 from shared.errors import Invalid
-from shared.events.intake import QuarantinePolicy, SpecialCare
 
 FEVER_C = 37.5
 ELDERLY_AGE = 60

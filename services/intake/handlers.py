@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import domain
+from services.intake import domain, metrics
 from services.intake.models import (
     CorrectionIn,
     DayStats,
@@ -22,19 +22,18 @@ from services.intake.models import (
     ScreeningIn,
 )
 from services.intake.settings import Settings
-from shared import metrics
 from shared.audit import record_access
-from shared.auth import Principal, Role
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.events.intake import (
+from shared.contracts.intake import (
     QuarantinePolicy,
     ReturneeCorrected,
     ReturneeReferred,
     ReturneeRegistered,
     Screening,
 )
-from shared.gazetteer import load_gazetteer
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import UnitOfWork
+from shared.web.auth import Principal, Role
 
 Uow = UnitOfWork[Settings]
 

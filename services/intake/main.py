@@ -12,9 +12,10 @@ from services.intake.api import router, tablet
 from services.intake.consumer import subscriptions
 from services.intake.settings import Settings
 from shared.cli import service_cli
+from shared.contracts.topics import all_specs
+from shared.messaging.admin import ensure_topics
 from shared.migrations import upgrade
-from shared.service import create_service_app
-from shared.topics import all_specs, ensure_topics
+from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 STATIC = Path(__file__).parent / "static"

@@ -21,9 +21,9 @@ from sqlmodel import Field as Column_
 from sqlmodel import SQLModel
 
 from shared.audit import add_audit_table
-from shared.events.intake import VILLAGE_PATTERN, QuarantinePolicy, Sex, SpecialCare
-from shared.gazetteer import load_gazetteer
-from shared.outbox import add_messaging_tables
+from shared.contracts.intake import VILLAGE_PATTERN, QuarantinePolicy, Sex, SpecialCare
+from shared.geo.gazetteer import load_gazetteer
+from shared.messaging.outbox import add_messaging_tables
 
 
 class Table(SQLModel, registry=registry()):

@@ -5,7 +5,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 from pydantic_settings import SettingsConfigDict
 
-from shared.events.intake import QuarantinePolicy
+from shared.contracts.intake import QuarantinePolicy
 from shared.settings import ServiceSettings
 
 

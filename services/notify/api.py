@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from services.notify import handlers, queries
 from services.notify.models import ContactIn, ContactOut, DeliveryOut, FollowupOut
 from services.notify.settings import Settings
-from shared.api_errors import errors
-from shared.auth import Principal, Role, public, require
 from shared.errors import Forbidden, Invalid
 from shared.unit_of_work import Deps, get_deps
+from shared.web.api_errors import errors
+from shared.web.auth import Principal, Role, public, require
 
 router = APIRouter(tags=["notify"])
 

@@ -17,7 +17,7 @@ from services.notify.gateways import check_webhook_target
 from services.notify.handlers import save_contact, seed_contacts
 from services.notify.models import ContactIn
 from services.notify.settings import Settings
-from shared.gazetteer import Gazetteer, load_gazetteer
+from shared.geo.gazetteer import Gazetteer, load_gazetteer
 from shared.migrations import upgrade
 from shared.unit_of_work import standalone
 

@@ -1,10 +1,10 @@
 """What the notify service consumes from Kafka, and which handler runs for each event."""
 
 from services.notify import handlers
-from shared.consumer import Subscription
-from shared.events.intake import ReturneeCorrected, ReturneeRegistered
-from shared.events.quarantine import QuarantineStarted, SymptomsReported
-from shared.events.transport import HandedOver, ManifestDispatched
+from shared.contracts.intake import ReturneeCorrected, ReturneeRegistered
+from shared.contracts.quarantine import QuarantineStarted, SymptomsReported
+from shared.contracts.transport import HandedOver, ManifestDispatched
+from shared.messaging.consumer import Subscription
 from shared.unit_of_work import Deps
 
 

@@ -14,8 +14,8 @@ from standardwebhooks import Webhook
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from services.notify.domain import check_webhook_url, is_public_address
+from services.notify.metrics import parse_kannel_status
 from services.notify.settings import Settings
-from shared.metrics import parse_kannel_status
 
 
 class Outcome(StrEnum):

@@ -32,20 +32,20 @@ from services.notify.models import (
     Returnee,
 )
 from services.notify.settings import Settings
-from shared.auth import Principal, Role
-from shared.errors import Conflict, Invalid, NotFound
-from shared.events.intake import QuarantinePolicy, ReturneeCorrected, ReturneeRegistered
-from shared.events.notify import (
+from shared.contracts.intake import QuarantinePolicy, ReturneeCorrected, ReturneeRegistered
+from shared.contracts.notify import (
     AlertSent,
     FollowupCompleted,
     FollowupOverdue,
     SelfIsolationCheckin,
     VisitRecorded,
 )
-from shared.events.quarantine import QuarantineStarted, SymptomsReported
-from shared.events.transport import HandedOver, ManifestDispatched
-from shared.gazetteer import commune_of, load_gazetteer
+from shared.contracts.quarantine import QuarantineStarted, SymptomsReported
+from shared.contracts.transport import HandedOver, ManifestDispatched
+from shared.errors import Conflict, Invalid, NotFound
+from shared.geo.gazetteer import commune_of, load_gazetteer
 from shared.unit_of_work import UnitOfWork
+from shared.web.auth import Principal, Role
 
 log = logging.getLogger(__name__)
 

@@ -7,17 +7,16 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from services.notify import cli, handlers, queries
+from services.notify import cli, handlers, metrics, queries
 from services.notify.api import router
 from services.notify.consumer import subscriptions
 from services.notify.gateways import kannel_queues
 from services.notify.settings import Settings
 from services.notify.worker import DeliveryWorker
-from shared import metrics
 from shared.cli import service_cli
 from shared.liveness import progressed
-from shared.service import create_service_app
 from shared.unit_of_work import Deps
+from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from services.notify.domain import check_webhook_url, normalize_phone
 from shared.audit import add_audit_table
-from shared.outbox import add_messaging_tables
+from shared.messaging.outbox import add_messaging_tables
 
 
 class Table(SQLModel, registry=registry()):

@@ -6,8 +6,8 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 
 from services.notify.handlers import Uow, contact_out
 from services.notify.models import Contact, ContactOut, Delivery, DeliveryOut, Followup, FollowupOut
-from shared.auth import Principal, Role
 from shared.errors import NotFound
+from shared.web.auth import Principal, Role
 
 GEO_READERS = (Role.commune_chief, Role.district_officer, Role.provincial_wg)
 

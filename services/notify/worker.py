@@ -23,7 +23,7 @@ from services.notify.gateways import Kannel, Outcome, Result, Webhooks
 from services.notify.handlers import WAKE_WORKER, Uow, went_out
 from services.notify.models import Contact, Delivery, Followup, Returnee
 from services.notify.settings import Settings
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 from shared.liveness import progressed
 from shared.logging import correlation_id_var
 from shared.unit_of_work import Deps

@@ -17,9 +17,9 @@ from services.quarantine.models import (
     SupplyUpdate,
 )
 from services.quarantine.settings import Settings
-from shared.api_errors import errors
-from shared.auth import Principal, Role, require
 from shared.unit_of_work import Deps, get_deps
+from shared.web.api_errors import errors
+from shared.web.auth import Principal, Role, require
 
 router = APIRouter(tags=["quarantine"])
 

@@ -1,10 +1,10 @@
 """What the quarantine service consumes from Kafka, and which handler runs for each event."""
 
 from services.quarantine import handlers
-from shared.consumer import Subscription
-from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
-from shared.events.notify import SelfIsolationCheckin
-from shared.events.transport import HandedOver
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.contracts.notify import SelfIsolationCheckin
+from shared.contracts.transport import HandedOver
+from shared.messaging.consumer import Subscription
 from shared.unit_of_work import Deps
 
 

@@ -19,20 +19,20 @@ from services.quarantine.models import (
     SupplyUpdate,
 )
 from services.quarantine.settings import Settings
-from shared.auth import Principal, Role
 from shared.clock import CAMBODIA
-from shared.errors import Conflict, Forbidden, NotFound
-from shared.events.intake import QuarantinePolicy, ReturneeCorrected, ReturneeReferred, ReturneeRegistered
-from shared.events.notify import SelfIsolationCheckin
-from shared.events.quarantine import (
+from shared.contracts.intake import QuarantinePolicy, ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.contracts.notify import SelfIsolationCheckin
+from shared.contracts.quarantine import (
     CheckinRecorded,
     QuarantineCompleted,
     ReferralCleared,
     SymptomsReported,
 )
-from shared.events.transport import HandedOver
-from shared.gazetteer import load_gazetteer
+from shared.contracts.transport import HandedOver
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import UnitOfWork
+from shared.web.auth import Principal, Role
 
 log = logging.getLogger(__name__)
 

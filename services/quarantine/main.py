@@ -7,16 +7,15 @@ from pathlib import Path
 import typer
 from fastapi import FastAPI
 
-from services.quarantine import demo, handlers, queries
+from services.quarantine import demo, handlers, metrics, queries
 from services.quarantine.api import router
 from services.quarantine.consumer import subscriptions
 from services.quarantine.settings import Settings
-from shared import metrics
 from shared.cli import service_cli
 from shared.liveness import progressed
 from shared.migrations import upgrade
-from shared.service import create_service_app
 from shared.unit_of_work import Deps, standalone
+from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

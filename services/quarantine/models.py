@@ -12,8 +12,8 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
-from shared.events.intake import QuarantinePolicy, SpecialCare
-from shared.outbox import add_messaging_tables
+from shared.contracts.intake import QuarantinePolicy, SpecialCare
+from shared.messaging.outbox import add_messaging_tables
 
 
 class Table(SQLModel, registry=registry()):

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.quarantine import domain
 from services.quarantine.models import Episode, Facility, Status
 from services.quarantine.settings import Settings
-from shared.events.intake import QuarantinePolicy
-from shared.events.quarantine import QuarantineStarted, QuarantineWaiting
-from shared.gazetteer import load_gazetteer
+from shared.contracts.intake import QuarantinePolicy
+from shared.contracts.quarantine import QuarantineStarted, QuarantineWaiting
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import UnitOfWork
 
 

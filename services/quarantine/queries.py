@@ -21,8 +21,8 @@ from services.quarantine.models import (
     SupplyRead,
 )
 from services.quarantine.settings import Settings
-from shared.auth import Principal, Role
 from shared.errors import NotFound
+from shared.web.auth import Principal, Role
 
 REFERRED = "referred"  # a filter over `Episode.referred`, offered next to the statuses
 

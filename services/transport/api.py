@@ -16,11 +16,11 @@ from services.transport import handlers, queries
 from services.transport.handlers import ManifestView, Scope
 from services.transport.places import province_names
 from services.transport.settings import Settings
-from shared.api_errors import errors
-from shared.auth import Principal, Role, require
 from shared.errors import NotFound
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, get_deps
+from shared.web.api_errors import errors
+from shared.web.auth import Principal, Role, require
 
 router = APIRouter(tags=["transport"])
 

@@ -1,9 +1,9 @@
 """What the transport service consumes from Kafka, and which handler runs for each event."""
 
 from services.transport import handlers
-from shared.consumer import Subscription
-from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
-from shared.events.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.contracts.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
+from shared.messaging.consumer import Subscription
 from shared.unit_of_work import Deps
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from services.transport.handlers import Uow
 from services.transport.models import Vehicle
 from services.transport.settings import Settings
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 from shared.migrations import upgrade
 from shared.unit_of_work import standalone
 

@@ -12,10 +12,10 @@ from services.transport import domain
 from services.transport.models import Manifest, Transfer, Vehicle
 from services.transport.places import centre, origin_of
 from services.transport.settings import Settings
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.contracts.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
+from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger, PassengerMissing
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
-from shared.events.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
-from shared.events.transport import HandedOver, ManifestDispatched, Passenger, PassengerMissing
 from shared.unit_of_work import UnitOfWork
 
 Uow = UnitOfWork[Settings]

@@ -14,8 +14,8 @@ from services.transport.consumer import subscriptions
 from services.transport.demo import MIGRATIONS, seed_demo
 from services.transport.settings import Settings
 from shared.cli import service_cli
-from shared.service import Background, create_service_app
 from shared.unit_of_work import Deps
+from shared.web.service import Background, create_service_app
 
 STATIC = Path(__file__).parent / "static"
 

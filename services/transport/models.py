@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
 from shared.db import UtcDateTime
-from shared.outbox import add_messaging_tables
+from shared.messaging.outbox import add_messaging_tables
 
 
 class Table(SQLModel, registry=registry()):

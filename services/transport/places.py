@@ -3,7 +3,7 @@
 import csv
 from functools import lru_cache
 
-from shared.gazetteer import DEFAULT_DATA_DIR, load_gazetteer
+from shared.geo.gazetteer import DEFAULT_DATA_DIR, load_gazetteer
 
 
 def origin_of(checkpoint_id: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi.routing import iter_route_contexts
 
-from shared.auth import Role
+from shared.web.auth import Role
 from tests.access.test_role_matrix import _rules
 from tests.conftest import bearer
 

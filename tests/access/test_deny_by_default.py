@@ -9,7 +9,8 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from shared.auth import (
+from shared.settings import DEV_JWT_KEY, ServiceSettings
+from shared.web.auth import (
     Principal,
     Role,
     assert_every_route_has_a_rule,
@@ -18,8 +19,7 @@ from shared.auth import (
     require,
     routes_without_a_rule,
 )
-from shared.service import create_service_app
-from shared.settings import DEV_JWT_KEY, ServiceSettings
+from shared.web.service import create_service_app
 from tests.conftest import TEST_TOKENS, bearer
 
 SERVICES = ["intake", "quarantine", "transport", "notify", "dashboard", "identity"]

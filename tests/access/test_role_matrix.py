@@ -11,7 +11,7 @@ import re
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from shared.auth import Role
+from shared.web.auth import Role
 from tests.conftest import bearer, wait_until
 
 SERVICES = ["intake", "quarantine", "transport", "notify", "dashboard", "identity"]

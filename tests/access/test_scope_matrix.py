@@ -19,12 +19,12 @@ from sqlalchemy import true, update
 from services.intake import handlers as intake_handlers
 from services.notify.models import Delivery
 from services.quarantine import demo
-from shared.auth import Role, require
-from shared.events.intake import QuarantinePolicy, ReturneeReferred, ReturneeRegistered, Screening, Sex
-from shared.events.quarantine import QuarantineStarted
-from shared.events.transport import HandedOver, ManifestDispatched, Passenger
-from shared.gazetteer import load_gazetteer
-from shared.service import make_producer
+from shared.contracts.intake import QuarantinePolicy, ReturneeReferred, ReturneeRegistered, Screening, Sex
+from shared.contracts.quarantine import QuarantineStarted
+from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
+from shared.geo.gazetteer import load_gazetteer
+from shared.web.auth import Role, require
+from shared.web.service import make_producer
 from tests.access.scope_fixtures import (
     ADMIN,
     BATTAMBANG,

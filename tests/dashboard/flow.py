@@ -11,23 +11,23 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from shared.clock import CAMBODIA
-from shared.codec import encode
-from shared.events import Event
-from shared.events.intake import (
+from shared.contracts import Event
+from shared.contracts.intake import (
     QuarantinePolicy,
     ReturneeCorrected,
     ReturneeReferred,
     ReturneeRegistered,
     Screening,
 )
-from shared.events.notify import AlertSent, FollowupCompleted, FollowupOverdue, VisitRecorded
-from shared.events.quarantine import (
+from shared.contracts.notify import AlertSent, FollowupCompleted, FollowupOverdue, VisitRecorded
+from shared.contracts.quarantine import (
     QuarantineCompleted,
     QuarantineStarted,
     QuarantineWaiting,
     ReferralCleared,
 )
-from shared.events.transport import HandedOver, ManifestDispatched, Passenger
+from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
+from shared.messaging.codec import encode
 
 D = date(2026, 11, 16)
 # Battambang (02), district Banan (0201): communes Kantueu Muoy (020101) and Kantueu Pir (020102).

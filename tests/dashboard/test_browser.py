@@ -5,8 +5,8 @@ from uuid import uuid4
 
 import pytest
 
-from shared.auth import Grant, issue_token
-from shared.events.intake import QuarantinePolicy, ReturneeRegistered, Screening
+from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening
+from shared.web.auth import Grant, issue_token
 from tests.conftest import TEST_TOKENS, wait_until
 from tests.dashboard import flow
 from tests.web import SCREENSHOTS, serving

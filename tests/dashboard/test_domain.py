@@ -7,8 +7,8 @@ import pytest
 from services.dashboard import domain
 from services.dashboard.consumer import handlers
 from services.dashboard.domain import Steps, status_of
-from shared.events import REGISTRY, event_class
-from shared.topics import TOPICS
+from shared.contracts import REGISTRY, event_class
+from shared.contracts.topics import TOPICS
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,11 @@ from datetime import timedelta
 from urllib.parse import quote, quote_plus
 
 from services.notify.domain import Command, render_reply
-from shared.events.intake import ReturneeRegistered
-from shared.events.notify import AlertSent, SelfIsolationCheckin, VisitRecorded
-from shared.events.quarantine import QuarantineCompleted, QuarantineStarted
-from shared.events.transport import HandedOver, ManifestDispatched
-from shared.topics import EPISODE, FOLLOWUP, RETURNEE, TRANSFER
+from shared.contracts.intake import ReturneeRegistered
+from shared.contracts.notify import AlertSent, SelfIsolationCheckin, VisitRecorded
+from shared.contracts.quarantine import QuarantineCompleted, QuarantineStarted
+from shared.contracts.topics import EPISODE, FOLLOWUP, RETURNEE, TRANSFER
+from shared.contracts.transport import HandedOver, ManifestDispatched
 from tests.conftest import wait_until
 from tests.e2e.conftest import (
     ADMIN,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from services.transport import autodispatch, queries
 from services.transport.demo import seed_demo
-from shared.events.transport import HandedOver, ManifestDispatched
+from shared.contracts.transport import HandedOver, ManifestDispatched
 from tests.transport.conftest import PHNOM_PENH, Feed, registered, transfer_events
 
 WAITED = timedelta(minutes=61)  # past the default hour of waiting that makes a vehicle worth sending

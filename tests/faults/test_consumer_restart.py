@@ -12,10 +12,11 @@ from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError
 
-from shared.consumer import EventConsumer, Subscription
+from shared.contracts.topics import TopicSpec, dlq
 from shared.liveness import Loop, Watchdog
-from shared.outbox import OutboxRelay
-from shared.topics import TopicSpec, dlq, ensure_topics
+from shared.messaging.admin import ensure_topics
+from shared.messaging.consumer import EventConsumer, Subscription
+from shared.messaging.outbox import OutboxRelay
 from tests.conftest import wait_until
 from tests.integration.conftest import ProbeHappened, count, seen, write_thing
 

@@ -37,10 +37,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.notify.domain import TEMPLATES
-from shared.auth import Grant, TokenConfig, issue_token
 from shared.clock import Clock
+from shared.contracts.topics import all_specs
+from shared.messaging.admin import ensure_topics
 from shared.settings import DEV_JWT_KEY
-from shared.topics import all_specs, ensure_topics
+from shared.web.auth import Grant, TokenConfig, issue_token
 from tests.conftest import wait_until
 from tests.faults.harness import (
     SERVICES,

@@ -31,7 +31,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.topics import all_specs, ensure_topics
+from shared.contracts.topics import all_specs
+from shared.messaging.admin import ensure_topics
 from tests.conftest import Stack, bearer, wait_until
 from tests.intake.conftest import registration
 

@@ -3,7 +3,7 @@
 import pytest
 
 from services.identity import handlers
-from shared.auth import Grant, Principal
+from shared.web.auth import Grant, Principal
 from tests.conftest import Stack, wait_until
 
 PASSWORD = "correct horse battery"

@@ -7,9 +7,9 @@ from uuid import uuid4
 import pytest
 
 from shared.audit import record_access
-from shared.auth import Grant, Principal, Role
 from shared.clock import Clock
 from shared.unit_of_work import Origin, UnitOfWork
+from shared.web.auth import Grant, Principal, Role
 from tests.conftest import bearer
 from tests.identity.conftest import PASSWORD, add_user, login
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from services.identity.main import run
 from services.identity.models import User
-from shared.auth import verify_token
+from shared.web.auth import verify_token
 from tests.conftest import TEST_TOKENS, bearer
 from tests.identity.conftest import login
 

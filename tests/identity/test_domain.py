@@ -12,8 +12,8 @@ from services.identity.domain import (
     password_problem,
     username_problem,
 )
-from shared.auth import Grant, Role
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
+from shared.web.auth import Grant, Role
 
 GAZETTEER = load_gazetteer()
 

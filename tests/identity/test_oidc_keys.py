@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from shared.auth import TokenConfig, verify_token
+from shared.web.auth import TokenConfig, verify_token
 from tests.conftest import bearer
 from tests.identity.conftest import add_user, login, start_identity
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from shared.auth import Grant, Role, TokenConfig, issue_token, verify_token
+from shared.web.auth import Grant, Role, TokenConfig, issue_token, verify_token
 from tests.conftest import TEST_TOKENS, bearer
 from tests.identity.conftest import PASSWORD, add_user, login, start_identity
 

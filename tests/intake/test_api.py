@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from services.intake.models import Registration
-from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
-from shared.outbox import outbox
-from shared.topics import RETURNEE
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
+from shared.contracts.topics import RETURNEE
+from shared.messaging.outbox import outbox
 from tests.conftest import bearer
 from tests.intake.conftest import OFFICER, POIPET, VILLAGE, person, registration
 

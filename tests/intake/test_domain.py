@@ -6,7 +6,7 @@ import pytest
 
 from services.intake import domain
 from services.intake.domain import Invalid, Rule
-from shared.events.intake import QuarantinePolicy
+from shared.contracts.intake import QuarantinePolicy
 
 
 def test_age_comes_from_the_birth_date_and_must_agree_with_a_given_age():

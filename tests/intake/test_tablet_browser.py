@@ -1,7 +1,7 @@
 """The tablet page in real headless Chromium: register in Khmer, go offline, register two more, resync."""
 
-from shared.events.intake import ReturneeRegistered
-from shared.topics import RETURNEE
+from shared.contracts.intake import ReturneeRegistered
+from shared.contracts.topics import RETURNEE
 from tests.conftest import wait_until
 from tests.intake.conftest import OFFICER, VILLAGE
 from tests.web import SCREENSHOTS, serving

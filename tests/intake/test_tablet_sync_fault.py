@@ -7,8 +7,8 @@ network: it forwards each POST to the service (which commits it) and can lose th
 import asyncio
 import json
 
-from shared.events.intake import ReturneeRegistered
-from shared.topics import RETURNEE
+from shared.contracts.intake import ReturneeRegistered
+from shared.contracts.topics import RETURNEE
 from tests.conftest import wait_until
 from tests.intake.conftest import OFFICER, POIPET
 from tests.intake.test_tablet_browser import TOKEN, _register

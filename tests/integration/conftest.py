@@ -6,10 +6,10 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
+from shared.contracts import Event
 from shared.db import make_engine, make_sessionmaker
-from shared.events import Event
-from shared.outbox import add_messaging_tables, enqueue
-from shared.service import make_producer
+from shared.messaging.outbox import add_messaging_tables, enqueue
+from shared.web.service import make_producer
 
 metadata = MetaData()
 thing = Table("thing", metadata, Column("id", String(36), primary_key=True), Column("name", String(50)))

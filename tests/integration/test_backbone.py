@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.codec import decode, encode
-from shared.consumer import EventConsumer, Subscription
-from shared.outbox import OutboxRelay, outbox
-from shared.topics import dlq
+from shared.contracts.topics import dlq
+from shared.messaging.codec import decode, encode
+from shared.messaging.consumer import EventConsumer, Subscription
+from shared.messaging.outbox import OutboxRelay, outbox
 from tests.conftest import read_topic, wait_until
 from tests.integration.conftest import ProbeHappened, count, seen, thing, write_thing
 

@@ -14,10 +14,11 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import insert
 
-from shared.consumer import EventConsumer, Subscription
-from shared.outbox import OutboxRelay
-from shared.service import make_producer
-from shared.topics import TopicSpec, dlq, ensure_topics
+from shared.contracts.topics import TopicSpec, dlq
+from shared.messaging.admin import ensure_topics
+from shared.messaging.consumer import EventConsumer, Subscription
+from shared.messaging.outbox import OutboxRelay
+from shared.web.service import make_producer
 from tests.conftest import read_topic, wait_until
 from tests.integration.conftest import ProbeHappened, count, seen, write_thing
 

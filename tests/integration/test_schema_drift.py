@@ -10,9 +10,9 @@ import json
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from shared.codec import MAX_EVENT_BYTES, encode
-from shared.events.intake import ReturneeRegistered
-from shared.topics import RETURNEE, dlq
+from shared.contracts.intake import ReturneeRegistered
+from shared.contracts.topics import RETURNEE, dlq
+from shared.messaging.codec import MAX_EVENT_BYTES, encode
 from tests.conftest import read_topic
 from tests.quarantine.helpers import add_facility, episode, episode_in, registered
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from services.notify.models import Delivery, Followup
-from shared.events import Event
-from shared.events.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
-from shared.events.transport import HandedOver, ManifestDispatched, Passenger
-from shared.gazetteer import load_gazetteer
+from shared.contracts import Event
+from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
+from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
+from shared.geo.gazetteer import load_gazetteer
 from tests.conftest import bearer, wait_until
 from tests.web import free_port, port_answers, serving
 

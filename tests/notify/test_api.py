@@ -12,9 +12,9 @@ from services.notify.api import router
 from services.notify.domain import ERROR_REPLY
 from services.notify.gateways import Outcome, Result
 from services.notify.models import Contact, Returnee
-from shared.events.notify import FollowupCompleted, FollowupOverdue, SelfIsolationCheckin, VisitRecorded
-from shared.events.quarantine import SymptomsReported
-from shared.topics import FOLLOWUP
+from shared.contracts.notify import FollowupCompleted, FollowupOverdue, SelfIsolationCheckin, VisitRecorded
+from shared.contracts.quarantine import SymptomsReported
+from shared.contracts.topics import FOLLOWUP
 from tests.conftest import bearer, wait_until
 from tests.notify.conftest import (
     ADMIN,
@@ -64,7 +64,7 @@ def _has_rule(dependant) -> bool:
 
 def test_every_route_has_an_access_rule() -> None:
     # Walks notify's own router: this FastAPI wraps included routers, which hides them from
-    # shared.auth.routes_without_a_rule(app).
+    # shared.web.auth.routes_without_a_rule(app).
     assert [r.path for r in router.routes if not _has_rule(r.dependant)] == []
     public = {
         r.path

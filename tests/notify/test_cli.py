@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.notify.main import run
-from shared.gazetteer import load_gazetteer
+from shared.geo.gazetteer import load_gazetteer
 
 ROWS = [
     ("area_code", "name", "phone", "language", "webhook_url"),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from services.notify.domain import ERROR_REPLY, AlertFacts, Command, render_alert, render_reply
-from shared.events.notify import AlertSent, VisitRecorded
-from shared.topics import FOLLOWUP
+from shared.contracts.notify import AlertSent, VisitRecorded
+from shared.contracts.topics import FOLLOWUP
 from tests.conftest import wait_until
 from tests.infra.kannel_log import read_sent, wait_for_sms
 from tests.notify.conftest import (

@@ -7,7 +7,10 @@ from pathlib import Path
 import yaml
 from prometheus_client import REGISTRY
 
-import shared.metrics  # noqa: F401 - registers the metrics the board reads
+import services.intake.metrics
+import services.notify.metrics
+import services.quarantine.metrics  # noqa: F401
+import shared.metrics  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy/grafana"

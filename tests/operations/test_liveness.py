@@ -3,9 +3,9 @@ and replaced by its supervisor; a loop with nothing to do is only idle."""
 
 import asyncio
 
-from shared.events.intake import ReturneeRegistered
+from shared.contracts.intake import ReturneeRegistered
 from shared.liveness import Loop, Watchdog
-from shared.service import make_producer
+from shared.web.service import make_producer
 from tests.conftest import bearer, wait_until
 from tests.operations.metrics_helpers import scrape, value
 from tests.quarantine.helpers import add_facility, registered

@@ -5,11 +5,11 @@ import random
 import uuid
 from datetime import timedelta
 
+from services.notify.metrics import parse_kannel_status
 from shared import metrics
-from shared.metrics import parse_kannel_status
-from shared.outbox import enqueue
-from shared.service import make_producer
-from shared.topics import RETURNEE, dlq
+from shared.contracts.topics import RETURNEE, dlq
+from shared.messaging.outbox import enqueue
+from shared.web.service import make_producer
 from tests.conftest import bearer, read_topic, wait_until
 from tests.operations.metrics_helpers import samples, scrape, value
 from tests.quarantine.helpers import add_facility, registered

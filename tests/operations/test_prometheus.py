@@ -9,7 +9,10 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import shared.metrics  # noqa: F401 - registers the metrics the rules name
+import services.intake.metrics
+import services.notify.metrics
+import services.quarantine.metrics  # noqa: F401
+import shared.metrics  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy/prometheus"

@@ -20,8 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.events.quarantine import QuarantineStarted
-from shared.topics import EPISODE, RETURNEE, dlq
+from shared.contracts.quarantine import QuarantineStarted
+from shared.contracts.topics import EPISODE, RETURNEE, dlq
 from tests.conftest import read_topic, wait_until
 from tests.operations.metrics_helpers import samples, scrape
 from tests.quarantine.helpers import add_facility, publish, registered

@@ -3,9 +3,9 @@
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from shared.events import Event
-from shared.events.intake import ReturneeRegistered, Screening
-from shared.service import make_producer
+from shared.contracts import Event
+from shared.contracts.intake import ReturneeRegistered, Screening
+from shared.web.service import make_producer
 from tests.conftest import bearer, wait_until
 
 ADMIN = bearer(("national_admin", "KH"))

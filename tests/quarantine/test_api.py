@@ -8,16 +8,16 @@ from sqlalchemy import func, select
 from services.quarantine.api import router
 from services.quarantine.main import release_due
 from services.quarantine.models import Checkin
-from shared.events.intake import ReturneeReferred
-from shared.events.notify import SelfIsolationCheckin
-from shared.events.quarantine import (
+from shared.contracts.intake import ReturneeReferred
+from shared.contracts.notify import SelfIsolationCheckin
+from shared.contracts.quarantine import (
     QuarantineCompleted,
     QuarantineStarted,
     ReferralCleared,
     SymptomsReported,
 )
-from shared.events.transport import HandedOver
-from shared.topics import EPISODE
+from shared.contracts.topics import EPISODE
+from shared.contracts.transport import HandedOver
 from tests.conftest import bearer, wait_until
 from tests.quarantine.helpers import ADMIN, add_facility, checkin, episode_in, of_type, publish, registered
 

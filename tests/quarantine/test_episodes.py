@@ -4,14 +4,14 @@ from datetime import timedelta
 from uuid import uuid4
 
 from services.quarantine.main import release_due
-from shared.events.quarantine import (
+from shared.contracts.quarantine import (
     CheckinRecorded,
     QuarantineCompleted,
     QuarantineStarted,
     QuarantineWaiting,
     SymptomsReported,
 )
-from shared.topics import EPISODE
+from shared.contracts.topics import EPISODE
 from tests.conftest import bearer, wait_until
 from tests.quarantine.helpers import (
     ADMIN,

@@ -6,10 +6,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from shared.events import Event
-from shared.events.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered, Screening
-from shared.events.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
-from shared.topics import TRANSFER
+from shared.contracts import Event
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered, Screening
+from shared.contracts.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
+from shared.contracts.topics import TRANSFER
 from tests.conftest import bearer, wait_until
 
 POIPET = "KH-TH-01"  # Banteay Meanchey (01)

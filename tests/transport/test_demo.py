@@ -6,7 +6,7 @@ import pytest
 
 from services.transport.demo import seed_demo
 from services.transport.settings import Settings
-from shared.events.transport import HandedOver, ManifestDispatched
+from shared.contracts.transport import HandedOver, ManifestDispatched
 from tests.transport.conftest import ADMIN, PHNOM_PENH, Feed, registered, transfer_events
 
 

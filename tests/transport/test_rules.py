@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.transport.models import Manifest, Vehicle
-from shared.outbox import outbox
+from shared.messaging.outbox import outbox
 from tests.conftest import bearer
 from tests.transport.conftest import (
     ADMIN,
@@ -185,6 +185,6 @@ async def test_supplies_are_recorded_against_the_special_care_on_board(transport
 def test_every_route_has_an_explicit_access_rule():
     from services.transport.main import create_app
     from services.transport.settings import Settings
-    from shared.auth import assert_every_route_has_a_rule
+    from shared.web.auth import assert_every_route_has_a_rule
 
     assert_every_route_has_a_rule(create_app(Settings(environment="test")))

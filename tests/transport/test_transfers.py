@@ -2,7 +2,7 @@
 
 from uuid import uuid4
 
-from shared.events.transport import HandedOver, ManifestDispatched, PassengerMissing
+from shared.contracts.transport import HandedOver, ManifestDispatched, PassengerMissing
 from tests.conftest import bearer
 from tests.transport.conftest import (
     ADMIN,

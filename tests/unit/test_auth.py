@@ -6,7 +6,7 @@ import jwt
 import pytest
 from fastapi import HTTPException
 
-from shared.auth import Grant, Principal, Role, TokenConfig, issue_token, verify_token
+from shared.web.auth import Grant, Principal, Role, TokenConfig, issue_token, verify_token
 
 CONFIG = TokenConfig("issuer", "audience", "k" * 40)
 

@@ -5,10 +5,10 @@ from uuid import uuid4
 
 import pytest
 
-from shared.codec import PoisonMessage, decode, encode
-from shared.events import REGISTRY, event_class
-from shared.events.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
-from shared.events.transport import ManifestDispatched, Passenger
+from shared.contracts import REGISTRY, event_class
+from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
+from shared.contracts.transport import ManifestDispatched, Passenger
+from shared.messaging.codec import PoisonMessage, decode, encode
 
 
 def registered(**overrides) -> ReturneeRegistered:

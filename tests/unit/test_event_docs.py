@@ -1,6 +1,6 @@
 """docs/events/ (AsyncAPI and JSON Schemas) is generated from the contracts and kept current."""
 
-from shared.schemas import OUT, asyncapi, contracts, render
+from shared.contracts.schemas import OUT, asyncapi, contracts, render
 
 
 def test_committed_event_docs_match_the_contracts():
@@ -9,7 +9,7 @@ def test_committed_event_docs_match_the_contracts():
     ]
     extra = {p for p in (OUT / "schemas").glob("*.json")} - set(render())
     assert not stale and not extra, (
-        f"run `python -m shared.schemas`: stale {stale}, extra {sorted(map(str, extra))}"
+        f"run `python -m shared.contracts.schemas`: stale {stale}, extra {sorted(map(str, extra))}"
     )
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.gazetteer import (
+from shared.geo.gazetteer import (
     DEFAULT_DATA_DIR,
     Gazetteer,
     commune_of,
@@ -22,7 +22,7 @@ def gaz() -> Gazetteer:
 
 def test_load_is_cached_and_uses_packaged_data(gaz):
     assert load_gazetteer() is gaz
-    assert DEFAULT_DATA_DIR.parts[-3:] == ("shared", "data", "cambodia")
+    assert DEFAULT_DATA_DIR.parts[-3:] == ("geo", "data", "cambodia")
     assert (DEFAULT_DATA_DIR / "ATTRIBUTION.md").is_file()
 
 

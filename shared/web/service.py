@@ -20,19 +20,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import metrics
-from shared.api_errors import document_common_errors
 from shared.audit import audit_router
-from shared.auth import DenyUnruledRoutes
 from shared.clock import Clock
-from shared.consumer import EventConsumer, Subscription
 from shared.db import make_engine
 from shared.errors import DomainError, Invalid
 from shared.liveness import Loop, Waiting, Watchdog
 from shared.logging import CorrelationMiddleware, configure_logging
+from shared.messaging.consumer import EventConsumer, Subscription
+from shared.messaging.outbox import OutboxRelay
 from shared.metrics import HttpMetricsMiddleware, Refresher
-from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.unit_of_work import Deps
+from shared.web.api_errors import document_common_errors
+from shared.web.auth import DenyUnruledRoutes
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ async def _dependencies_answer(rt: Runtime) -> bool:
     return all(v == "ok" for v in (await _dependency_checks(rt)).values())
 
 
-async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop (see shared/auth.py)
+async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop (see shared/web/auth.py)
     return request.app.state.runtime
 
 

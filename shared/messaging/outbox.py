@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from shared import metrics
-from shared.codec import encode
-from shared.events import Event
+from shared.contracts import Event
 from shared.liveness import progressed
 from shared.logging import correlation_id_var
+from shared.messaging.codec import encode
 
 log = logging.getLogger(__name__)
 

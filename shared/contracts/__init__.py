@@ -36,4 +36,4 @@ def event_class(type_: str) -> type[Event] | None:
 
 
 def _load_contracts() -> None:
-    from shared.events import intake, notify, quarantine, transport  # noqa: F401
+    from shared.contracts import intake, notify, quarantine, transport  # noqa: F401

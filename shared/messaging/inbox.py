@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.outbox import processed_event
+from shared.messaging.outbox import processed_event
 
 
 async def claim(session: AsyncSession, consumer: str, event_id: str) -> bool:

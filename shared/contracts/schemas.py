@@ -1,15 +1,16 @@
 """JSON Schemas of the event contracts and an AsyncAPI 3.0 document of the topics, generated from the models.
 
-`python -m shared.schemas` rewrites docs/events/; a test fails when the committed files fall behind the code.
+`python -m shared.contracts.schemas` rewrites docs/events/; a test fails when the committed files fall
+behind the code.
 """
 
 import json
 from pathlib import Path
 
-from shared.events import REGISTRY, Event, event_class
-from shared.topics import TOPICS, dlq
+from shared.contracts import REGISTRY, Event, event_class
+from shared.contracts.topics import TOPICS, dlq
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "events"
+OUT = Path(__file__).resolve().parents[2] / "docs" / "events"
 
 CE_HEADERS = {
     "type": "object",

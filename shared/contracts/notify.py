@@ -5,8 +5,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from shared.events import Event
-from shared.topics import FOLLOWUP
+from shared.contracts import Event
+from shared.contracts.topics import FOLLOWUP
 
 
 class _FollowupEvent(Event):

@@ -9,7 +9,7 @@ from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import ValidationError
 
-from shared.events import Event, event_class
+from shared.contracts import Event, event_class
 
 SPECVERSION = "1.0"
 # Far above any contract (a full manifest is a few KiB), far below the broker's 1 MiB: anything bigger is a

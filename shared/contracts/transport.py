@@ -4,9 +4,9 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events import Event
-from shared.events.intake import VILLAGE_PATTERN
-from shared.topics import TRANSFER
+from shared.contracts import Event
+from shared.contracts.intake import VILLAGE_PATTERN
+from shared.contracts.topics import TRANSFER
 
 
 class Passenger(BaseModel):

@@ -6,9 +6,9 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from shared.events import Event
-from shared.events.intake import VILLAGE_PATTERN, QuarantinePolicy
-from shared.topics import EPISODE
+from shared.contracts import Event
+from shared.contracts.intake import VILLAGE_PATTERN, QuarantinePolicy
+from shared.contracts.topics import EPISODE
 
 
 class _EpisodeEvent(Event):

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events import Event
-from shared.topics import RETURNEE
+from shared.contracts import Event
+from shared.contracts.topics import RETURNEE
 
 VillageCode = str  # 8 digits of the NCDD gazetteer, leading zeros kept
 VILLAGE_PATTERN = r"^\d{8}$"

@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from shared import metrics
-from shared.codec import Envelope, PoisonMessage, decode
-from shared.events import Event
-from shared.inbox import claim, claim_many
+from shared.contracts import Event
+from shared.contracts.topics import dlq
 from shared.liveness import progressed
 from shared.logging import correlation_id_var, event_id_var
-from shared.topics import dlq
+from shared.messaging.codec import Envelope, PoisonMessage, decode
+from shared.messaging.inbox import claim, claim_many
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Reference geography: the NCDD gazetteer of provinces, districts, communes, villages, checkpoints."""

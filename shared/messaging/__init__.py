@@ -1,0 +1,1 @@
+"""Moving events: the envelope codec, the outbox relay, the consumer with its inbox, topic creation."""
