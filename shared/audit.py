@@ -5,16 +5,15 @@ calling `create_audit_table()`), writes to it with `record_access(...)` in the s
 the read or change, and serves it to the national administrator with `audit_router()`.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -24,6 +23,7 @@ from sqlalchemy import (
     select,
 )
 
+from shared.db import UtcDateTime, as_utc
 from shared.errors import Invalid
 from shared.unit_of_work import DepsDep, Origin, UnitOfWork
 from shared.web.auth import Principal, Role, require
@@ -34,7 +34,7 @@ audit_log = Table(
     "audit_log",
     _metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("subject", String(200), nullable=False),
     Column("grants", JSON, nullable=False),  # the caller's role:scope list at the time
     Column("action", String(40), nullable=False),
@@ -68,15 +68,10 @@ def drop_audit_table() -> None:
     audit_log.drop(op.get_bind())
 
 
-def _utc(moment: datetime) -> datetime:
-    """Stored and compared in UTC; a time without a zone is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _utc_query(name: str, moment: datetime | None) -> datetime | None:
     """A query's time in UTC; one too near year 1 or 9999 to convert is a 422 naming the parameter."""
     try:
-        return _utc(moment) if moment else None
+        return as_utc(moment) if moment else None
     except OverflowError as exc:
         raise Invalid(("query", name), "date out of range") from exc
 
@@ -88,7 +83,7 @@ async def record_access(
     origin = uow.origin or Origin()
     await uow.session.execute(
         insert(audit_log).values(
-            at=_utc(uow.now()),
+            at=uow.now(),
             subject=principal.subject,
             grants=[f"{g.role.value}:{g.scope}" for g in principal.grants],
             action=action,
@@ -112,11 +107,6 @@ class AuditEntry(BaseModel):
     route: str | None
     client_ip: str | None
     user_agent: str | None
-
-    @field_validator("at")
-    @classmethod
-    def _in_utc(cls, at: datetime) -> datetime:
-        return _utc(at)  # SQLite gives the stored UTC time back without its zone
 
 
 class AuditPage(BaseModel):

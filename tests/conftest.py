@@ -144,20 +144,6 @@ async def database(infra: Infra, unique):
     await drop_database(infra.postgres_admin_url, name)
 
 
-async def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
-    """Poll an (async or sync) predicate until it is truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
-
-
 async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0, settle: float = 1.0):
     """Read a topic from the start until `expect` records came, then `settle` seconds more to catch extras."""
     consumer = AIOKafkaConsumer(

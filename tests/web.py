@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from tests.conftest import wait_until
+from tests.waiting import wait_until
 
 # The docs' pictures are refreshed on purpose (UPDATE_SCREENSHOTS=1 make test); a plain run leaves the tree
 # as it found it.

@@ -5,7 +5,7 @@ redelivered event changes nothing. Events of one returnee travel on four topics 
 order: every handler creates the returnee's row when it is missing and only sets what its event knows.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,6 +25,7 @@ from shared.contracts.quarantine import (
     ReferralCleared,
 )
 from shared.contracts.transport import HandedOver, ManifestDispatched, PassengerMissing
+from shared.db import as_utc
 from shared.messaging.outbox import processed_event
 from shared.unit_of_work import UnitOfWork
 
@@ -98,11 +99,6 @@ async def on_snapshot(uow: Uow, *, event: ReturneeRegistered) -> None:
         setattr(row, f"care_{need}", need in care)
     _refresh(row, uow)
     await _synced(uow, event.checkpoint_id, max(event.arrived_at, _sent(uow) or event.arrived_at))
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were stored in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 async def _synced(uow: Uow, checkpoint_id: str, at: datetime) -> None:

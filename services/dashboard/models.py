@@ -8,11 +8,12 @@ from datetime import date, datetime
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, text
+from sqlalchemy import Column, Index, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
+from shared.db import UtcDateTime
 from shared.messaging.outbox import add_messaging_tables
 
 
@@ -26,7 +27,7 @@ add_audit_table(metadata)
 
 
 def _aware(nullable: bool = True) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UtcDateTime, nullable=nullable)
 
 
 _STEP_DAYS = (

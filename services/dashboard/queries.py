@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select, text, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dashboard import domain
-from services.dashboard.handlers import Uow, as_utc
+from services.dashboard.handlers import Uow
 from services.dashboard.models import (
     AreaRow,
     ArrivalRow,
@@ -216,7 +216,7 @@ async def _daily_rows(
     for metric, province, cp, day, n in await session.execute(union_all(*parts)):
         figures[(_as_date(day), province, cp)][metric] = n
     await _add_in_quarantine(session, figures, prefixes=prefixes, since=since, until=until)
-    syncs = {s.checkpoint_id: as_utc(s.last_sync_at) for s in (await session.scalars(select(CheckpointSync)))}
+    syncs = {s.checkpoint_id: s.last_sync_at for s in (await session.scalars(select(CheckpointSync)))}
     rows = []
     for (day, province, cp), counts in sorted(figures.items()):
         if not any(counts.values()):
@@ -392,7 +392,6 @@ async def _manifests(
     )
     rows = []
     for manifest_id, destination, total, handed, missing, expected, _on_road in await session.execute(stmt):
-        expected = as_utc(expected) if expected else None
         rows.append(
             ManifestRow(
                 manifest_id=manifest_id,
@@ -413,7 +412,7 @@ async def checkpoints(uow: Uow, *, principal: Principal, area: str) -> list[Chec
     prefixes = _prefixes(principal, area)
     now, stale_after = uow.now(), timedelta(hours=uow.settings.stale_after_hours)
     session = await _reading(uow)
-    syncs = {s.checkpoint_id: as_utc(s.last_sync_at) for s in (await session.scalars(select(CheckpointSync)))}
+    syncs = {s.checkpoint_id: s.last_sync_at for s in (await session.scalars(select(CheckpointSync)))}
     stmt = (
         select(R.checkpoint_id, func.count())
         .where(in_scope(prefixes), R.registered)

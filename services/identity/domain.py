@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shared.geo.gazetteer import Gazetteer
 from shared.web.auth import GEOGRAPHIC, NATION, Grant, Role
@@ -85,8 +85,7 @@ class Brake:
     def is_locked(self, locked_until: datetime | None, now: datetime) -> bool:
         if locked_until is None:
             return False
-        # SQLite gives back times without their zone; they were stored in UTC.
-        return now < (locked_until if locked_until.tzinfo else locked_until.replace(tzinfo=UTC))
+        return now < locked_until
 
     def after_failure(self, failures: int, now: datetime) -> tuple[int, datetime | None]:
         """The new failure count and, once it reaches the limit, when the lock ends (count restarts)."""

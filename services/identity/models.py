@@ -3,11 +3,12 @@
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
+from shared.db import UtcDateTime
 from shared.messaging.outbox import add_messaging_tables
 
 
@@ -26,9 +27,9 @@ class User(Table, table=True):
     grants: list[dict] = Field(sa_column=Column(JSON, nullable=False))
     active: bool = True
     failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    password_changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    password_changed_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
 
 
 metadata = Table.metadata

@@ -1,7 +1,7 @@
 """Use cases of the intake service: each runs in one transaction and enqueues its events in it."""
 
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
@@ -229,7 +229,7 @@ async def _duplicates(
         DuplicateHint(
             id=f.id,
             checkpoint_id=f.checkpoint_id,
-            arrived_at=_aware(f.arrived_at),
+            arrived_at=f.arrived_at,
             reason="same_id_document"
             if row.id_doc_number and f.id_doc_number == row.id_doc_number
             else "same_name_birth_village",
@@ -243,7 +243,7 @@ def _snapshot(cls, row: Registration):
         returnee_id=row.id,
         household_id=row.household_id,
         checkpoint_id=row.checkpoint_id,
-        arrived_at=_aware(row.arrived_at),
+        arrived_at=row.arrived_at,
         home_village_code=row.home_village_code,
         name_km=row.name_km,
         name_latin=row.name_latin,
@@ -486,15 +486,8 @@ def _phone_digits(text: str) -> str:
     return digits[1:] if digits.startswith("0") else digits
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def to_out(row: Registration) -> RegistrationOut:
     data = row.model_dump()
-    data["arrived_at"] = _aware(row.arrived_at)
-    data["registered_at"] = _aware(row.registered_at)
     data["screening"] = ScreeningIn(
         temperature_c=row.temperature_c, symptoms=row.symptoms, test_result=row.test_result
     )

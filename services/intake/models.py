@@ -15,13 +15,14 @@ from pydantic import (
     Field,
     field_validator,
 )
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, Column, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field as Column_
 from sqlmodel import SQLModel
 
 from shared.audit import add_audit_table
 from shared.contracts.intake import VILLAGE_PATTERN, QuarantinePolicy, Sex, SpecialCare
+from shared.db import UtcDateTime
 from shared.geo.gazetteer import load_gazetteer
 from shared.messaging.outbox import add_messaging_tables
 
@@ -85,10 +86,10 @@ class Registration(Table, table=True):
     id: UUID = Column_(primary_key=True)
     household_id: UUID | None = Column_(default=None, index=True)
     checkpoint_id: str = Column_(max_length=16)
-    arrived_at: datetime = Column_(sa_column=Column(DateTime(timezone=True), nullable=False))
+    arrived_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
     arrival_day: date  # in Cambodia's time zone: the day the statistics count it on
-    registered_at: datetime = Column_(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Column_(sa_column=Column(DateTime(timezone=True), nullable=False))
+    registered_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
+    updated_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
     officer: str = Column_(max_length=100)
     name_km: str = Column_(max_length=100)
     name_latin: str = Column_(max_length=100)

@@ -6,12 +6,13 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydField
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, Column, Index
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from services.notify.domain import check_webhook_url, normalize_phone
 from shared.audit import add_audit_table
+from shared.db import UtcDateTime
 from shared.messaging.outbox import add_messaging_tables
 
 
@@ -20,7 +21,7 @@ class Table(SQLModel, registry=registry()):
 
 
 def _when(**kwargs) -> Column:
-    return Column(DateTime(timezone=True), **kwargs)
+    return Column(UtcDateTime, **kwargs)
 
 
 class Contact(Table, table=True):

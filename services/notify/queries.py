@@ -2,29 +2,19 @@
 
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import func, select
 
 from services.notify.handlers import Uow, contact_out
 from services.notify.models import Contact, ContactOut, Delivery, DeliveryOut, Followup, FollowupOut
 from shared.errors import NotFound
+from shared.scope import scoped
 from shared.web.auth import Principal, Role
 
 GEO_READERS = (Role.commune_chief, Role.district_officer, Role.provincial_wg)
 
 
-def _in_scope(column, principal: Principal) -> ColumnElement[bool] | None:
-    """A WHERE clause limiting `column` (a gazetteer code) to the caller's places; None for the nation."""
-    prefixes = principal.geo_prefixes(*GEO_READERS)
-    if prefixes is None:
-        return None
-    if not prefixes:
-        return false()
-    return or_(*(column.startswith(p) for p in prefixes))
-
-
 def _scoped(query, column, principal: Principal):
-    clause = _in_scope(column, principal)
-    return query if clause is None else query.where(clause)
+    return query.where(scoped(column, principal, *GEO_READERS))
 
 
 async def list_contacts(

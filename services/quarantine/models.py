@@ -7,12 +7,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
 from shared.contracts.intake import QuarantinePolicy, SpecialCare
+from shared.db import UtcDateTime
 from shared.messaging.outbox import add_messaging_tables
 
 
@@ -26,7 +27,7 @@ add_audit_table(metadata)
 
 
 def _aware(nullable: bool = False) -> Column:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UtcDateTime, nullable=nullable)
 
 
 class Status(StrEnum):

@@ -22,6 +22,7 @@ from services.quarantine.models import (
 )
 from services.quarantine.settings import Settings
 from shared.errors import NotFound
+from shared.scope import scoped, under
 from shared.web.auth import Principal, Role
 
 REFERRED = "referred"  # a filter over `Episode.referred`, offered next to the statuses
@@ -29,10 +30,6 @@ REFERRED = "referred"  # a filter over `Episode.referred`, offered next to the s
 
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
-
-
-def _under(column, prefixes: set[str]) -> list[ColumnElement[bool]]:
-    return [column.startswith(p, autoescape=True) for p in sorted(prefixes)]
 
 
 def facility_scope(principal: Principal) -> ColumnElement[bool]:
@@ -56,8 +53,15 @@ def episode_scope(principal: Principal) -> ColumnElement[bool]:
         conditions.append(Episode.facility_id.in_(sorted(ids)))
     if provinces := principal.scopes(Role.provincial_wg):
         conditions.append(Episode.province_code.in_(sorted(provinces)))
-    areas = principal.geo_prefixes(Role.provincial_wg, Role.district_officer, Role.commune_chief) or set()
-    conditions += _under(Episode.home_village_code, areas)
+    conditions.append(
+        scoped(
+            Episode.home_village_code,
+            principal,
+            Role.provincial_wg,
+            Role.district_officer,
+            Role.commune_chief,
+        )
+    )
     return _any(conditions)
 
 
@@ -69,7 +73,7 @@ def checkin_scope(principal: Principal) -> ColumnElement[bool]:
     if ids := principal.scopes(Role.facility_staff):
         conditions.append(Episode.facility_id.in_(sorted(ids)))
     if communes := principal.scopes(Role.commune_chief):
-        conditions.append(and_(Episode.mode == "home", _any(_under(Episode.home_village_code, communes))))
+        conditions.append(and_(Episode.mode == "home", under(Episode.home_village_code, communes)))
     return _any(conditions)
 
 
@@ -82,7 +86,7 @@ def clearance_scope(principal: Principal) -> ColumnElement[bool]:
         conditions.append(Episode.facility_id.in_(sorted(ids)))
     if provinces := principal.scopes(Role.provincial_wg):
         conditions.append(Episode.province_code.in_(sorted(provinces)))
-        conditions += _under(Episode.home_village_code, provinces)
+        conditions.append(under(Episode.home_village_code, provinces))
     return _any(conditions)
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from shared import metrics
 from shared.contracts import Event
+from shared.db import UtcDateTime
 from shared.liveness import progressed
 from shared.logging import correlation_id_var
 from shared.messaging.codec import encode
@@ -51,8 +51,8 @@ outbox = Table(
     Column("key", String(64), nullable=False),
     Column("headers", JSON, nullable=False),
     Column("value", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
 )
 # The relay only ever scans unpublished rows.
 Index("ix_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
@@ -62,7 +62,7 @@ processed_event = Table(
     _metadata,
     Column("consumer", String(100), primary_key=True),
     Column("event_id", String(64), primary_key=True),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime, nullable=False),
 )
 
 
@@ -224,6 +224,4 @@ class OutboxRelay:
                     select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
                 )
             ).one()
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
         return count, oldest

@@ -1,7 +1,8 @@
 """Who read or changed a returnee's record is kept, queryable by the national administrator only, ids only."""
 
 from tests.conftest import bearer
-from tests.intake.conftest import OFFICER, registration
+from tests.factories import registration
+from tests.intake.conftest import OFFICER
 
 NATIONAL = bearer(("national_admin", "KH"), subject="nat-1")
 PREY_VENG_WG = bearer(("provincial_wg", "14"), subject="pwg-14")

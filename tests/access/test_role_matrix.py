@@ -12,7 +12,8 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from shared.web.auth import Role
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
+from tests.waiting import wait_until
 
 SERVICES = ["intake", "quarantine", "transport", "notify", "dashboard", "identity"]
 # A scope of the right kind for each role, from the demo users.

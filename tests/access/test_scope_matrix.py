@@ -19,12 +19,13 @@ from sqlalchemy import true, update
 from services.intake import handlers as intake_handlers
 from services.notify.models import Delivery
 from services.quarantine import demo
-from shared.contracts.intake import QuarantinePolicy, ReturneeReferred, ReturneeRegistered, Screening, Sex
+from shared.contracts.intake import QuarantinePolicy, ReturneeReferred, ReturneeRegistered
 from shared.contracts.quarantine import QuarantineStarted
 from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
 from shared.geo.gazetteer import load_gazetteer
 from shared.web.auth import Role, require
 from shared.web.service import make_producer
+from tests import factories
 from tests.access.scope_fixtures import (
     ADMIN,
     BATTAMBANG,
@@ -39,7 +40,7 @@ from tests.access.scope_fixtures import (
     scoped_routes,
     unclassified,
 )
-from tests.conftest import wait_until
+from tests.waiting import wait_until
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -54,18 +55,14 @@ def phone_digits() -> str:
 
 
 def registered(place: Place, now, *, policy: str, name: str, phone: str) -> ReturneeRegistered:
-    return ReturneeRegistered(
-        returnee_id=uuid.uuid4(),
-        checkpoint_id=place.checkpoint,
+    return factories.registered(
+        checkpoint=place.checkpoint,
+        village=place.village,
         arrived_at=now,
-        home_village_code=place.village,
         name_km="សុខ ដារ៉ា",
         name_latin=name,
-        sex=Sex.female,
-        age_years=30,
         phone=f"+8550{phone}",
-        screening=Screening(temperature_c=36.6),
-        policy=QuarantinePolicy(policy),
+        policy=policy,
     )
 
 

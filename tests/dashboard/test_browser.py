@@ -7,8 +7,9 @@ import pytest
 
 from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening
 from shared.web.auth import Grant, issue_token
-from tests.conftest import TEST_TOKENS, wait_until
+from tests.conftest import TEST_TOKENS
 from tests.dashboard import flow
+from tests.waiting import wait_until
 from tests.web import SCREENSHOTS, serving
 
 

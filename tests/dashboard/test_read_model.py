@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
 from tests.dashboard import flow
+from tests.waiting import wait_until
 
 NATIONAL = bearer(("national_admin", "KH"))
 BATTAMBANG = bearer(("provincial_wg", "02"))

@@ -14,8 +14,9 @@ from urllib.parse import quote_plus, urlencode
 import pytest
 
 from services.quarantine import demo
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
 from tests.notify.conftest import SENDSMS_PORT
+from tests.waiting import wait_until
 from tests.web import free_port, port_answers, serving
 
 POIPET = "KH-TH-01"  # Banteay Meanchey (01)

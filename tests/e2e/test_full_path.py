@@ -18,7 +18,6 @@ from shared.contracts.notify import AlertSent, SelfIsolationCheckin, VisitRecord
 from shared.contracts.quarantine import QuarantineCompleted, QuarantineStarted
 from shared.contracts.topics import EPISODE, FOLLOWUP, RETURNEE, TRANSFER
 from shared.contracts.transport import HandedOver, ManifestDispatched
-from tests.conftest import wait_until
 from tests.e2e.conftest import (
     ADMIN,
     BATTAMBANG_WG,
@@ -35,6 +34,7 @@ from tests.e2e.conftest import (
     start_journey,
 )
 from tests.infra.kannel_log import read_sent, wait_for_sms
+from tests.waiting import wait_until
 
 RECEIVED_TO_VISITED = ("received", "released", "transported", "handed_over", "visited")
 

@@ -21,21 +21,13 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from tests.waiting import wait_until_blocking
 from tests.web import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVICES = ("intake", "quarantine", "transport", "notify", "dashboard")
-
-
-def wait_for(check, timeout: float, what: str, interval: float = 0.2) -> None:
-    """Poll a synchronous check until it is true; RuntimeError naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
-        time.sleep(interval)
 
 
 def run_script(script: str, command: str, env: dict[str, str]) -> None:
@@ -108,7 +100,7 @@ class Postgres:
                 start_new_session=True,
                 **self._owner(),
             )
-        wait_for(self.ready, 60, "postgres")
+        wait_until_blocking(self.ready, 60, 0.2, "postgres")
 
     def ready(self) -> bool:
         try:
@@ -216,16 +208,16 @@ class Kannel:
         for name in ("smsbox", "bearerbox"):
             with contextlib.suppress(FileNotFoundError, ValueError):
                 pid = int((self.dir / f"{name}.pid").read_text().strip())
-                wait_for(lambda pid=pid: not _alive(pid), 15, f"{name} to die")
+                wait_until_blocking(lambda pid=pid: not _alive(pid), 15, 0.2, f"{name} to die")
         # The SMS centre hangs up when its bearerbox goes; `start` must see it gone to start a new one,
         # else the new bearerbox queues every SMS with no SMS centre to send to.
         with contextlib.suppress(FileNotFoundError, ValueError):
             pid = int((self.dir / "fakesmsc.pid").read_text().strip())
             with contextlib.suppress(RuntimeError):
-                wait_for(lambda: not _alive(pid), 15, "fakesmsc to hang up")
+                wait_until_blocking(lambda: not _alive(pid), 15, 0.2, "fakesmsc to hang up")
             if _alive(pid):
                 os.kill(pid, signal.SIGTERM)
-                wait_for(lambda: not _alive(pid), 15, "fakesmsc to stop")
+                wait_until_blocking(lambda: not _alive(pid), 15, 0.2, "fakesmsc to stop")
 
     def stop(self) -> None:
         with contextlib.suppress(RuntimeError):

@@ -17,8 +17,8 @@ from shared.liveness import Loop, Watchdog
 from shared.messaging.admin import ensure_topics
 from shared.messaging.consumer import EventConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
-from tests.conftest import wait_until
 from tests.integration.conftest import ProbeHappened, count, seen, write_thing
+from tests.waiting import wait_until
 
 
 async def test_a_consumer_runs_again_after_its_loop_ended(infra, db, producer, unique):

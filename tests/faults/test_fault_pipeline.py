@@ -42,7 +42,6 @@ from shared.contracts.topics import all_specs
 from shared.messaging.admin import ensure_topics
 from shared.settings import DEV_JWT_KEY
 from shared.web.auth import Grant, TokenConfig, issue_token
-from tests.conftest import wait_until
 from tests.faults.harness import (
     SERVICES,
     Kafka,
@@ -53,6 +52,7 @@ from tests.faults.harness import (
     reap_leftovers,
 )
 from tests.infra.kannel_log import read_sent
+from tests.waiting import wait_until
 from tests.web import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -33,8 +33,9 @@ from schemathesis.specs.openapi.checks import (
 
 from shared.contracts.topics import all_specs
 from shared.messaging.admin import ensure_topics
-from tests.conftest import Stack, bearer, wait_until
-from tests.intake.conftest import registration
+from tests.conftest import Stack, bearer
+from tests.factories import registration
+from tests.waiting import wait_until
 
 pytestmark = [
     # Raised inside schemathesis' own strategies, not by anything of ours.

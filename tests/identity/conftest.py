@@ -4,7 +4,8 @@ import pytest
 
 from services.identity import handlers
 from shared.web.auth import Grant, Principal
-from tests.conftest import Stack, wait_until
+from tests.conftest import Stack
+from tests.waiting import wait_until
 
 PASSWORD = "correct horse battery"
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote_to_bytes
+
+from tests.waiting import wait_until_blocking
 
 _GOT = re.compile(rb"Got message \d+: <(.*)>\s*$")
 
@@ -129,12 +130,11 @@ def read_sent(path: Path | str | None = None) -> list[Sms]:
 
 def wait_for_sms(match: Callable[[Sms], bool], timeout: float = 15.0, path: Path | str | None = None) -> Sms:
     """Poll the log until an SMS matches; AssertionError with what did arrive on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def latest() -> Sms | None:
         found = [sms for sms in read_sent(path) if match(sms)]
-        if found:
-            return found[-1]
-        if time.monotonic() >= deadline:
-            recent = read_sent(path)[-5:]
-            raise AssertionError(f"no matching SMS in fakesmsc.log after {timeout}s; last ones: {recent}")
-        time.sleep(0.05)
+        return found[-1] if found else None
+
+    return wait_until_blocking(
+        latest, timeout, what=lambda: f"a matching SMS in fakesmsc.log; last ones: {read_sent(path)[-5:]}"
+    )

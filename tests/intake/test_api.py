@@ -10,7 +10,9 @@ from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, Returne
 from shared.contracts.topics import RETURNEE
 from shared.messaging.outbox import outbox
 from tests.conftest import bearer
-from tests.intake.conftest import OFFICER, POIPET, VILLAGE, person, registration
+from tests.factories import POIPET, person, registration
+from tests.factories import PREY_VENG_VILLAGE as VILLAGE
+from tests.intake.conftest import OFFICER
 
 
 async def _count(service, table) -> int:

@@ -2,8 +2,9 @@
 
 from shared.contracts.intake import ReturneeRegistered
 from shared.contracts.topics import RETURNEE
-from tests.conftest import wait_until
-from tests.intake.conftest import OFFICER, VILLAGE
+from tests.factories import PREY_VENG_VILLAGE as VILLAGE
+from tests.intake.conftest import OFFICER
+from tests.waiting import wait_until
 from tests.web import SCREENSHOTS, serving
 
 TOKEN = OFFICER["Authorization"].removeprefix("Bearer ")

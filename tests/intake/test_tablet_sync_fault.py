@@ -9,9 +9,10 @@ import json
 
 from shared.contracts.intake import ReturneeRegistered
 from shared.contracts.topics import RETURNEE
-from tests.conftest import wait_until
-from tests.intake.conftest import OFFICER, POIPET
+from tests.factories import POIPET
+from tests.intake.conftest import OFFICER
 from tests.intake.test_tablet_browser import TOKEN, _register
+from tests.waiting import wait_until
 from tests.web import serving
 
 PEOPLE = [

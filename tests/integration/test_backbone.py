@@ -14,8 +14,9 @@ from shared.contracts.topics import dlq
 from shared.messaging.codec import decode, encode
 from shared.messaging.consumer import EventConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay, outbox
-from tests.conftest import read_topic, wait_until
+from tests.conftest import read_topic
 from tests.integration.conftest import ProbeHappened, count, seen, thing, write_thing
+from tests.waiting import wait_until
 
 
 async def test_rolled_back_event_is_never_published_and_committed_one_is_once(db, producer, topic, infra):

@@ -19,8 +19,9 @@ from shared.messaging.admin import ensure_topics
 from shared.messaging.consumer import EventConsumer, Subscription
 from shared.messaging.outbox import OutboxRelay
 from shared.web.service import make_producer
-from tests.conftest import read_topic, wait_until
+from tests.conftest import read_topic
 from tests.integration.conftest import ProbeHappened, count, seen, write_thing
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PORT, CONTROLLER_PORT = 19092, 19093

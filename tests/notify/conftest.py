@@ -2,17 +2,19 @@
 
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
 from services.notify.models import Delivery, Followup
 from shared.contracts import Event
-from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
-from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
+from shared.contracts.intake import ReturneeRegistered
+from shared.contracts.transport import HandedOver, ManifestDispatched
 from shared.geo.gazetteer import load_gazetteer
-from tests.conftest import bearer, wait_until
+from tests import factories
+from tests.conftest import bearer
+from tests.waiting import wait_until
 from tests.web import free_port, port_answers, serving
 
 ADMIN = bearer(("national_admin", "KH"))
@@ -34,33 +36,13 @@ def villages(commune_index: int = 0):
 
 
 def registered(village_code: str, *, name_km="សុខ ដារ៉ា", name_latin="Sok Dara", policy="home", **kw):
-    return ReturneeRegistered(
-        returnee_id=uuid.uuid4(),
-        checkpoint_id="KH-TH-01",
-        arrived_at=datetime.now(UTC),
-        home_village_code=village_code,
-        name_km=name_km,
-        name_latin=name_latin,
-        sex=Sex.female,
-        age_years=34,
-        screening=Screening(temperature_c=36.6),
-        policy=QuarantinePolicy(policy),
-        **kw,
+    return factories.registered(
+        village=village_code, name_km=name_km, name_latin=name_latin, policy=policy, **kw
     )
 
 
 def dispatched(*people: ReturneeRegistered, arrival: datetime | None = None) -> ManifestDispatched:
-    now = datetime.now(UTC)
-    return ManifestDispatched(
-        manifest_id=uuid.uuid4(),
-        destination_province_code=PROVINCE,
-        vehicle_plate="2A-1234",
-        dispatched_at=now,
-        expected_arrival=arrival or now + timedelta(hours=5),
-        passengers=[
-            Passenger(returnee_id=p.returnee_id, home_village_code=p.home_village_code) for p in people
-        ],
-    )
+    return factories.dispatched(*people, province=PROVINCE, arrival=arrival)
 
 
 def handed_over(manifest: ManifestDispatched, person: ReturneeRegistered, at: datetime) -> HandedOver:

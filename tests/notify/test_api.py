@@ -15,7 +15,7 @@ from services.notify.models import Contact, Returnee
 from shared.contracts.notify import FollowupCompleted, FollowupOverdue, SelfIsolationCheckin, VisitRecorded
 from shared.contracts.quarantine import SymptomsReported
 from shared.contracts.topics import FOLLOWUP
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
 from tests.notify.conftest import (
     ADMIN,
     dispatched,
@@ -27,6 +27,7 @@ from tests.notify.conftest import (
     start_notify,
     villages,
 )
+from tests.waiting import wait_until
 
 
 class Receiver:

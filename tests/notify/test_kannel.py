@@ -10,7 +10,6 @@ import pytest
 from services.notify.domain import ERROR_REPLY, AlertFacts, Command, render_alert, render_reply
 from shared.contracts.notify import AlertSent, VisitRecorded
 from shared.contracts.topics import FOLLOWUP
-from tests.conftest import wait_until
 from tests.infra.kannel_log import read_sent, wait_for_sms
 from tests.notify.conftest import (
     dispatched,
@@ -22,6 +21,7 @@ from tests.notify.conftest import (
     start_notify,
     villages,
 )
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 KANNEL_SH = ROOT / "deploy" / "kannel.sh"

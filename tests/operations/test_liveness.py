@@ -6,9 +6,10 @@ import asyncio
 from shared.contracts.intake import ReturneeRegistered
 from shared.liveness import Loop, Watchdog
 from shared.web.service import make_producer
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
 from tests.operations.metrics_helpers import scrape, value
 from tests.quarantine.helpers import add_facility, registered
+from tests.waiting import wait_until
 
 NATIONAL = bearer(("national_admin", "KH"))
 STALL = 1.5  # seconds without progress, with work waiting, before a loop counts as stalled

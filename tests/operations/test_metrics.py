@@ -3,16 +3,17 @@
 import asyncio
 import random
 import uuid
-from datetime import timedelta
 
 from services.notify.metrics import parse_kannel_status
 from shared import metrics
 from shared.contracts.topics import RETURNEE, dlq
 from shared.messaging.outbox import enqueue
 from shared.web.service import make_producer
-from tests.conftest import bearer, read_topic, wait_until
+from tests import factories
+from tests.conftest import bearer, read_topic
 from tests.operations.metrics_helpers import samples, scrape, value
 from tests.quarantine.helpers import add_facility, registered
+from tests.waiting import wait_until
 from tests.web import port_answers
 
 POIPET = "KH-TH-01"  # Banteay Meanchey (01)
@@ -21,23 +22,7 @@ REGISTERED = "kh.gov.border.returnee.registered.v1"
 
 
 def registration(now) -> dict:
-    return {
-        "id": str(uuid.uuid4()),
-        "checkpoint_id": POIPET,
-        "arrived_at": (now - timedelta(minutes=5)).isoformat(),
-        "home_village_code": "14010101",
-        "name_km": "សុខ ចាន់",
-        "name_latin": "Sok Chan",
-        "sex": "F",
-        "age_years": 31,
-        "phone": "012 " + "".join(random.choices("0123456789", k=6)),
-        "id_doc_type": "national_id",
-        "id_doc_number": f"N{uuid.uuid4().int % 10**9:09d}",
-        "screening": {"temperature_c": 36.6, "symptoms": [], "test_result": "negative"},
-        "special_care": [],
-        "needs": [],
-        "consent": True,
-    }
+    return factories.registration(now=now, phone="012 " + "".join(random.choices("0123456789", k=6)))
 
 
 async def test_metrics_after_three_registrations(stack):

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.contracts.quarantine import QuarantineStarted
 from shared.contracts.topics import EPISODE, RETURNEE, dlq
-from tests.conftest import read_topic, wait_until
+from tests.conftest import read_topic
 from tests.operations.metrics_helpers import samples, scrape
 from tests.quarantine.helpers import add_facility, publish, registered
+from tests.waiting import wait_until
 from tests.web import free_port
 
 # The broker's smallest session timeout (group.min.session.timeout.ms): a dead instance is noticed fast.

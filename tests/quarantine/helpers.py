@@ -1,12 +1,13 @@
 """Shared steps of the quarantine tests: events into the stack's topics, facilities, episodes."""
 
-from datetime import UTC, datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from shared.contracts import Event
-from shared.contracts.intake import ReturneeRegistered, Screening
+from shared.contracts.intake import ReturneeRegistered
 from shared.web.service import make_producer
-from tests.conftest import bearer, wait_until
+from tests import factories
+from tests.conftest import bearer
+from tests.waiting import wait_until
 
 ADMIN = bearer(("national_admin", "KH"))
 POIPET = "KH-TH-01"  # Banteay Meanchey (01), has a position
@@ -22,19 +23,8 @@ def registered(
     policy: str = "border",
     village: str = VILLAGE,
 ) -> ReturneeRegistered:
-    return ReturneeRegistered(
-        returnee_id=uuid4(),
-        household_id=household,
-        checkpoint_id=checkpoint,
-        arrived_at=datetime.now(UTC),
-        home_village_code=village,
-        name_km="សុខ",
-        name_latin="Sok",
-        sex="M",
-        age_years=30,
-        special_care=list(care),
-        screening=Screening(temperature_c=36.6),
-        policy=policy,
+    return factories.registered(
+        checkpoint=checkpoint, household=household, care=care, policy=policy, village=village, sex="M"
     )
 
 

@@ -18,8 +18,9 @@ from shared.contracts.quarantine import (
 )
 from shared.contracts.topics import EPISODE
 from shared.contracts.transport import HandedOver
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
 from tests.quarantine.helpers import ADMIN, add_facility, checkin, episode_in, of_type, publish, registered
+from tests.waiting import wait_until
 
 MANUAL = {"scheduler_seconds": 3600}
 

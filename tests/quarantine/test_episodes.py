@@ -12,7 +12,7 @@ from shared.contracts.quarantine import (
     SymptomsReported,
 )
 from shared.contracts.topics import EPISODE
-from tests.conftest import bearer, wait_until
+from tests.conftest import bearer
 from tests.quarantine.helpers import (
     ADMIN,
     MALAI,
@@ -24,6 +24,7 @@ from tests.quarantine.helpers import (
     publish,
     registered,
 )
+from tests.waiting import wait_until
 
 MANUAL = {"scheduler_seconds": 3600}  # the test drives the scheduler's use cases itself
 

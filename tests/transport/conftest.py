@@ -7,10 +7,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from shared.contracts import Event
-from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered, Screening
+from shared.contracts.intake import ReturneeCorrected, ReturneeReferred, ReturneeRegistered
 from shared.contracts.quarantine import QuarantineCompleted, ReferralCleared, SymptomsReported
 from shared.contracts.topics import TRANSFER
-from tests.conftest import bearer, wait_until
+from tests import factories
+from tests.conftest import bearer
+from tests.waiting import wait_until
 
 POIPET = "KH-TH-01"  # Banteay Meanchey (01)
 CHAM_YEAM = "KH-TH-11"  # Koh Kong (09)
@@ -32,19 +34,13 @@ def registered(
     care: tuple[str, ...] = (),
     symptoms: tuple[str, ...] = (),
 ) -> ReturneeRegistered:
-    return ReturneeRegistered(
-        returnee_id=uuid4(),
-        household_id=household,
-        checkpoint_id=checkpoint,
-        arrived_at=datetime.now(UTC),
-        home_village_code=village,
-        name_km="សុខ ចន្ទា",
-        name_latin="Sok Chanda",
-        sex="F",
-        age_years=30,
-        special_care=list(care),
-        screening=Screening(temperature_c=36.6, symptoms=list(symptoms)),
+    return factories.registered(
+        village=village,
         policy=policy,
+        household=household,
+        checkpoint=checkpoint,
+        care=care,
+        symptoms=symptoms,
     )
 
 

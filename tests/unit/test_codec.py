@@ -6,25 +6,14 @@ from uuid import uuid4
 import pytest
 
 from shared.contracts import REGISTRY, event_class
-from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening, Sex
+from shared.contracts.intake import ReturneeRegistered
 from shared.contracts.transport import ManifestDispatched, Passenger
 from shared.messaging.codec import PoisonMessage, decode, encode
+from tests import factories
 
 
 def registered(**overrides) -> ReturneeRegistered:
-    fields = dict(
-        returnee_id=uuid4(),
-        checkpoint_id="KH-TH-01",
-        arrived_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC),
-        home_village_code="14010101",
-        name_km="សុខ ដារ៉ា",
-        name_latin="Sok Dara",
-        sex=Sex.female,
-        age_years=31,
-        screening=Screening(temperature_c=36.6),
-        policy=QuarantinePolicy.border,
-    )
-    return ReturneeRegistered(**{**fields, **overrides})
+    return factories.registered(arrived_at=datetime(2026, 11, 25, 3, 0, tzinfo=UTC), **overrides)
 
 
 def test_binary_mode_headers_key_and_round_trip():
