@@ -21,20 +21,31 @@ from tests.integration.conftest import ProbeHappened, count, seen, write_thing
 from tests.waiting import wait_until
 
 
-async def test_a_consumer_runs_again_after_its_loop_ended(infra, db, producer, unique):
-    topic = unique("rerun").replace("_", ".")
-    await ensure_topics(infra.kafka, [TopicSpec(topic, 1), TopicSpec(dlq(topic), 1)])
+@pytest.fixture
+async def probe_consumer(infra, db, producer, unique):
+    """`make(name, handle)`: a fresh topic and a consumer of its ProbeHappened events with `handle`, while
+    the outbox relay publishes what `write_thing` stores (unless relay=False)."""
+    relays: list[asyncio.Task] = []
 
+    async def make(name: str, handle, *, partitions=1, cls=EventConsumer, relay=True, **options):
+        topic = unique(name).replace("_", ".")
+        await ensure_topics(infra.kafka, [TopicSpec(topic, partitions), TopicSpec(dlq(topic), 1)])
+        if relay:
+            relays.append(asyncio.create_task(OutboxRelay(db, producer, poll_seconds=0.2).run()))
+        subscription = Subscription(unique("group"), {ProbeHappened: handle}, topics=[topic])
+        return topic, cls(subscription, bootstrap=infra.kafka, sessions=db, producer=producer, **options)
+
+    yield make
+    for task in relays:
+        task.cancel()
+    await asyncio.gather(*relays, return_exceptions=True)
+
+
+async def test_a_consumer_runs_again_after_its_loop_ended(db, probe_consumer):
     async def handle(session, event: ProbeHappened, _envelope):
         await session.execute(insert(seen).values(id=str(event.returnee_id)))
 
-    consumer = EventConsumer(
-        Subscription(unique("group"), {ProbeHappened: handle}, topics=[topic]),
-        bootstrap=infra.kafka,
-        sessions=db,
-        producer=producer,
-    )
-    relay_task = asyncio.create_task(OutboxRelay(db, producer, poll_seconds=0.2).run())
+    topic, consumer = await probe_consumer("rerun", handle)
     runs: list[asyncio.Task] = []
 
     async def handled(n: int) -> bool:
@@ -54,9 +65,9 @@ async def test_a_consumer_runs_again_after_its_loop_ended(infra, db, producer, u
         await wait_until(lambda: handled(2), timeout=30, what="the second run to handle the next event")
         assert await count(db, seen) == 2
     finally:
-        for task in [*runs, relay_task]:
+        for task in runs:
             task.cancel()
-        await asyncio.gather(*runs, relay_task, return_exceptions=True)
+        await asyncio.gather(*runs, return_exceptions=True)
 
 
 class _FinalCommitFails(EventConsumer):
@@ -71,14 +82,12 @@ class _FinalCommitFails(EventConsumer):
         await super().commit()
 
 
-async def test_a_run_whose_last_commit_fails_leaves_the_group(infra, db, producer, unique):
+async def test_a_run_whose_last_commit_fails_leaves_the_group(db, probe_consumer):
     """A run that crashes (the database away) and then cannot commit on its way out must still leave the
     group. Before the fix it skipped `stop()`: its client lived on as a member that heartbeats and never
     polls, kept its share of the partitions from the next run until max.poll.interval.ms (5 min), and
     those partitions' alerts were never sent, with nothing logged: the shape of notify's stall at seed
     352893 (a fault run no longer reproduces that stall, so the link is inferred, not shown)."""
-    topic = unique("zombie").replace("_", ".")
-    await ensure_topics(infra.kafka, [TopicSpec(topic, 4), TopicSpec(dlq(topic), 1)])
     crashed = False
 
     async def handle(session, event: ProbeHappened, _envelope):
@@ -89,14 +98,10 @@ async def test_a_run_whose_last_commit_fails_leaves_the_group(infra, db, produce
             raise OperationalError("SELECT 1", None, ConnectionRefusedError("database away"))
         await session.execute(insert(seen).values(id=str(event.returnee_id)))
 
-    consumer = _FinalCommitFails(
-        Subscription(unique("group"), {ProbeHappened: handle}, topics=[topic]),
-        bootstrap=infra.kafka,
-        sessions=db,
-        producer=producer,
-        max_attempts=1,  # the first event fails once, for good
+    # The first event fails once, for good (max_attempts=1).
+    topic, consumer = await probe_consumer(
+        "zombie", handle, partitions=4, cls=_FinalCommitFails, max_attempts=1
     )
-    relay_task = asyncio.create_task(OutboxRelay(db, producer, poll_seconds=0.2).run())
     first = asyncio.create_task(consumer.run())
     second = None
     try:
@@ -118,32 +123,25 @@ async def test_a_run_whose_last_commit_fails_leaves_the_group(infra, db, produce
         # A rebalance that waits for nobody takes a few seconds; a zombie member would hold on for 300.
         await wait_until(all_handled, timeout=45, what="every partition to be read after the restart")
     finally:
-        for task in (first, second, relay_task):
+        for task in (first, second):
             if task:
                 task.cancel()
-        await asyncio.gather(*(t for t in (first, second, relay_task) if t), return_exceptions=True)
+        await asyncio.gather(*(t for t in (first, second) if t), return_exceptions=True)
 
 
-async def test_a_batch_slower_than_the_stall_time_is_slow_not_stuck(infra, db, producer, unique):
+async def test_a_batch_slower_than_the_stall_time_is_slow_not_stuck(db, producer, probe_consumer):
     """Each event quick, the batch as a whole longer than the stall time: the watchdog must leave it be.
 
     Found by the fault test at seed 352893: under load a batch of notify's hand-overs took over 20 s, the
     watchdog (which heard from consumers once per batch) took it for stuck and replaced the loop, the
     batch rolled back and began again, and was replaced again: a livelock with the backlog never drained.
     """
-    topic = unique("slow").replace("_", ".")
-    await ensure_topics(infra.kafka, [TopicSpec(topic, 1), TopicSpec(dlq(topic), 1)])
 
     async def handle(session, event: ProbeHappened, _envelope):
         await asyncio.sleep(0.25)  # a handler's few round trips on a busy database
         await session.execute(insert(seen).values(id=str(event.returnee_id)))
 
-    consumer = EventConsumer(
-        Subscription(unique("group"), {ProbeHappened: handle}, topics=[topic]),
-        bootstrap=infra.kafka,
-        sessions=db,
-        producer=producer,
-    )
+    topic, consumer = await probe_consumer("slow", handle, relay=False)
     relay = OutboxRelay(db, producer, poll_seconds=0.2)
     for n in range(12):  # 3 s of handling in one poll, against a stall time of 1 s
         await write_thing(db, topic, f"event {n}")

@@ -13,8 +13,6 @@ from shared.web.auth import Grant, Principal, Role
 from tests.conftest import bearer
 from tests.identity.conftest import PASSWORD, add_user, login
 
-pytestmark = pytest.mark.integration
-
 ADMIN = bearer(("national_admin", "KH"))
 OFFICER = Principal(subject="pwg.preyveng", grants=(Grant(role=Role.provincial_wg, scope="14"),))
 

@@ -12,8 +12,6 @@ from shared.web.auth import verify_token
 from tests.conftest import TEST_TOKENS, bearer
 from tests.identity.conftest import login
 
-pytestmark = pytest.mark.integration
-
 
 async def cli(service, *args: str, input: str | None = None):
     """Invoke the CLI in a thread (it runs its own event loop) with the service's database."""

@@ -11,7 +11,6 @@ from shared.web.auth import TokenConfig, verify_token
 from tests.conftest import bearer
 from tests.identity.conftest import add_user, login, start_identity
 
-pytestmark = pytest.mark.integration
 serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
 rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
 

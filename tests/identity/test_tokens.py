@@ -6,13 +6,10 @@ import time
 from datetime import timedelta
 
 import jwt
-import pytest
 
 from shared.web.auth import Grant, Role, TokenConfig, issue_token, verify_token
 from tests.conftest import TEST_TOKENS, bearer
 from tests.identity.conftest import PASSWORD, add_user, login, start_identity
-
-pytestmark = pytest.mark.integration
 
 
 async def test_a_good_login_gives_a_token_that_services_accept(identity):
