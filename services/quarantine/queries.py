@@ -28,6 +28,9 @@ from shared.web.auth import Principal, Role
 REFERRED = "referred"  # a filter over `Episode.referred`, offered next to the statuses
 
 
+GEO_READERS = (Role.provincial_wg, Role.district_officer, Role.commune_chief)
+
+
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
@@ -44,25 +47,22 @@ def facility_scope(principal: Principal) -> ColumnElement[bool]:
     return _any(conditions)
 
 
-def episode_scope(principal: Principal) -> ColumnElement[bool]:
-    """Episodes the caller may read: in their facility or province, or of returnees of their area."""
-    if principal.is_national:
-        return true()
+def _placed_with(principal: Principal) -> list[ColumnElement[bool]]:
+    """Episodes at the caller's facility (staff) or placed in their province (working group)."""
     conditions = []
     if ids := principal.scopes(Role.facility_staff):
         conditions.append(Episode.facility_id.in_(sorted(ids)))
     if provinces := principal.scopes(Role.provincial_wg):
         conditions.append(Episode.province_code.in_(sorted(provinces)))
-    conditions.append(
-        scoped(
-            Episode.home_village_code,
-            principal,
-            Role.provincial_wg,
-            Role.district_officer,
-            Role.commune_chief,
-        )
-    )
-    return _any(conditions)
+    return conditions
+
+
+def episode_scope(principal: Principal) -> ColumnElement[bool]:
+    """Episodes the caller may read: in their facility or province, or of returnees of their area."""
+    if principal.is_national:
+        return true()
+    areas = scoped(Episode.home_village_code, principal, *GEO_READERS)
+    return _any([*_placed_with(principal), areas])
 
 
 def checkin_scope(principal: Principal) -> ColumnElement[bool]:
@@ -81,13 +81,8 @@ def clearance_scope(principal: Principal) -> ColumnElement[bool]:
     """Episodes whose referral the caller may clear: facility staff and the provincial working group."""
     if principal.is_national:
         return true()
-    conditions = []
-    if ids := principal.scopes(Role.facility_staff):
-        conditions.append(Episode.facility_id.in_(sorted(ids)))
-    if provinces := principal.scopes(Role.provincial_wg):
-        conditions.append(Episode.province_code.in_(sorted(provinces)))
-        conditions.append(under(Episode.home_village_code, provinces))
-    return _any(conditions)
+    home_province = under(Episode.home_village_code, principal.scopes(Role.provincial_wg))
+    return _any([*_placed_with(principal), home_province])
 
 
 # --- facilities -----------------------------------------------------------------------------------------
