@@ -60,7 +60,7 @@ async def test_a_dispatched_returnee_gets_one_khmer_sms_and_its_report(notify, k
     facts = AlertFacts(
         name=LONG_NAME_KM,
         sex="F",
-        age=34,
+        age=person.age_years,
         village=village.name_km,
         code=followup.code,
         when=manifest.expected_arrival,
@@ -103,7 +103,7 @@ async def test_an_alert_dispatched_before_the_registration_goes_out_when_the_reg
         facts = AlertFacts(
             name=person.name_km,
             sex="F",
-            age=34,
+            age=person.age_years,
             village=village.name_km,
             code=followup.code,
             when=manifest.expected_arrival,
