@@ -16,6 +16,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from shared.clock import Clock
 from shared.contracts import Event
@@ -59,7 +60,26 @@ class UnitOfWork(Generic[S]):
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (a metric counted, a worker woken), never if
         it rolls back; whoever owns the transaction (`Deps.run` or a consumer's batch) commits it."""
-        orm_events.listen(self.session.sync_session, "after_commit", lambda _session: action(), once=True)
+        self.session.info.setdefault(_ON_COMMIT, []).append(action)
+
+
+# Actions wait in the session's info for one listener per event on every session (as the outbox's wake-up
+# does): cheaper than a listener added and removed per transaction on the hot paths.
+_ON_COMMIT = "unit_of_work_on_commit"
+
+
+@orm_events.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    for action in session.info.pop(_ON_COMMIT, ()):
+        action()
+
+
+@orm_events.listens_for(Session, "after_transaction_end")
+def _drop_on_commit(session: Session, transaction: SessionTransaction) -> None:
+    # Only when the whole transaction ends (after_commit has run by then): a savepoint rolled back inside
+    # it keeps what the rest of the work asked for.
+    if transaction.parent is None:
+        session.info.pop(_ON_COMMIT, None)
 
 
 UseCase = Callable[..., Awaitable[T]]  # (uow, *, keyword arguments) -> T

@@ -56,6 +56,7 @@ WAIT_FOR_RETURNEE = timedelta(hours=1)
 # The delivery worker leaves its wake-up in the info of every session (as the outbox relay does), so an
 # alert made due in any transaction goes out on its commit rather than at the worker's next poll.
 WAKE_WORKER = "notify_wake_worker"
+CODE_DRAWS = 8
 
 
 # --- contacts ------------------------------------------------------------------------------------------
@@ -137,16 +138,12 @@ def _wake_worker(uow: Uow) -> None:
 
 
 async def release_waiting(uow: Uow, *, returnee_id: UUID) -> int:
-    """Queue the returnee's `waiting` alerts, due now, once its registration and follow-up are both here.
+    """Queue the returnee's `waiting` alerts, due now: its registration has come after them.
 
-    The registration and the events that alert come on topics not ordered together: whichever of the two
-    comes second releases the alerts. Returns how many it queued.
+    The registration and the events that alert come on topics not ordered together: an alert made before
+    the registration waits (queue_alert), and the registration releases it here. Returns how many it queued.
     """
-    session = uow.session
-    await session.flush()  # what this unit of work just added counts as here
-    if await session.get(Returnee, returnee_id) is None or await session.get(Followup, returnee_id) is None:
-        return 0
-    result = await session.execute(
+    result = await uow.session.execute(
         update(Delivery)
         .where(Delivery.returnee_id == returnee_id, Delivery.state == "waiting")
         .values(state="queued", next_attempt_at=uow.now())
@@ -212,29 +209,29 @@ async def _open_followup(uow: Uow, returnee_id: UUID, village_code: str) -> Foll
     followup = await session.get(Followup, returnee_id)
     if followup:
         return followup
-    code = new_code()
-    while await session.scalar(select(Followup.returnee_id).where(Followup.code == code)):
-        code = new_code()
     returnee = await session.get(Returnee, returnee_id)
-    followup = Followup(
-        returnee_id=returnee_id,
-        code=code,
-        commune_code=commune_of(village_code),
-        village_code=village_code,
-        home_isolation=bool(returnee and returnee.policy == "home"),
-        created_at=uow.now(),
-    )
-    try:
-        # Two consumers (transfers, episodes) may open the same follow-up at once after a backlog: the
-        # loser takes the winner's row instead of failing its whole batch (and at last dead-lettering it).
-        async with session.begin_nested():
-            session.add(followup)
-    except IntegrityError:
-        existing = await session.get(Followup, returnee_id, populate_existing=True)
-        if existing is None:
-            raise  # a clash of reply codes: the consumer's retry draws another
-        return existing
-    return followup
+    # The code's unique constraint decides, not a query per code: a clash (rare while the open follow-ups
+    # are few against a million codes) rolls back its savepoint only, and another code is drawn.
+    for _ in range(CODE_DRAWS):
+        followup = Followup(
+            returnee_id=returnee_id,
+            code=new_code(),
+            commune_code=commune_of(village_code),
+            village_code=village_code,
+            home_isolation=bool(returnee and returnee.policy == "home"),
+            created_at=uow.now(),
+        )
+        try:
+            # Two consumers (transfers, episodes) may open the same follow-up at once after a backlog: the
+            # loser takes the winner's row instead of failing its whole batch (and at last dead-lettering it).
+            async with session.begin_nested():
+                session.add(followup)
+            return followup
+        except IntegrityError:
+            existing = await session.get(Followup, returnee_id, populate_existing=True)
+            if existing is not None:
+                return existing
+    raise RuntimeError(f"no free reply code in {CODE_DRAWS} draws")  # the consumer retries the batch
 
 
 async def queue_alert(
@@ -259,11 +256,19 @@ async def queue_alert(
     channels = ["sms"]
     if contact.webhook_url and not contact.webhook_disabled:
         channels.append("webhook")
+    keys = {channel: f"{reason}:{returnee_id}:{key}:{recipient_area}:{channel}" for channel in channels}
+    # The same event again: one alert is enough.
+    seen = set(
+        await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(keys.values())))
+    )
+    # Due at once when the registration is here already (the follow-up always is: every caller opens it),
+    # `waiting` for remember_returnee to release otherwise. Set here rather than updated after a flush:
+    # the new rows stay in the batch's one multi-row INSERT.
+    ready = await session.get(Returnee, returnee_id) is not None
     added = 0
-    for channel in channels:
-        dedupe_key = f"{reason}:{returnee_id}:{key}:{recipient_area}:{channel}"
-        if await session.scalar(select(Delivery.id).where(Delivery.dedupe_key == dedupe_key)):
-            continue  # the same event again: one alert is enough
+    for channel, dedupe_key in keys.items():
+        if dedupe_key in seen:
+            continue
         session.add(
             Delivery(
                 dedupe_key=dedupe_key,
@@ -273,14 +278,14 @@ async def queue_alert(
                 reason=reason,
                 channel=channel,
                 context=context or {},
-                state="waiting",
+                state="queued" if ready else "waiting",
                 next_attempt_at=now,
                 created_at=now,
             )
         )
         added += 1
-    if added:
-        await release_waiting(uow, returnee_id=returnee_id)
+    if added and ready:
+        _wake_worker(uow)
     return added
 
 

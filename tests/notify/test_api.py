@@ -476,3 +476,15 @@ async def test_an_alert_whose_registration_never_comes_fails_after_the_wait(noti
     assert [(r.state, r.attempts) for r in await notify.deliveries(returnee_id=never.returnee_id)] == [
         ("failed", 0)
     ]
+
+
+async def test_a_reply_code_already_taken_is_drawn_again(notify, monkeypatch) -> None:
+    draws = iter(["111111", "111111", "222222"])
+    monkeypatch.setattr(handlers, "new_code", lambda: next(draws))
+    village, _ = villages()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    rt = notify.rt
+    await rt.deps.run(handlers._open_followup, returnee_id=first, village_code=village.code)
+    await rt.deps.run(handlers._open_followup, returnee_id=second, village_code=village.code)
+    assert (await notify.followup(first)).code == "111111"
+    assert (await notify.followup(second)).code == "222222"  # the clash cost a savepoint, not the batch
