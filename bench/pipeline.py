@@ -921,6 +921,15 @@ def limits_section(result: dict) -> list[str]:
         "profile); "
         "they are `async def` now. Intake went from 9.1 to 7.0 ms per registration and its API from 41 to "
         "57 registrations/s in the max phase (this and the consumer change measured together).",
+        "- *The use-case refactor* (issue 17: one unit of work, shared/ in sub-packages, the event-driven "
+        "join in notify), A/B on 2026-12-05, `--no-profile`, consecutive runs on the same 2-core machine: "
+        "before (4cdc0f0) 34.5 and 34.8/s with 44.2 and 43.6 ms of CPU per registration; after (11b7bdc) "
+        "30.9 and 31.5/s with 49.1 and 48.6 ms (notify 16.6-16.8 -> 18.9 ms, intake 5.8 -> 6.8). The "
+        "join queued each alert `waiting`, flushed and updated it to `queued` (two round trips per alert), "
+        "asked for reply-code uniqueness per follow-up and added an after-commit listener per transaction; "
+        "alerts are now stored `queued` when the registration is there, codes are drawn again on a "
+        "unique-constraint clash, and after-commit actions wait in the session's info (ce67db2): 34.2/s "
+        "with 45.1 ms (notify 17.0, intake 6.4), back to the before figures within one run's spread.",
         "- Left: notify's `dispatched` handler still reads and writes a follow-up and a delivery per "
         "passenger (about a fifth of notify's samples), and since notify now asks Kannel for the SMS "
         "centre's acknowledgement too (it settles an SMS a crash caught mid-send), each SMS brings two "
