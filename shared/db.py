@@ -26,12 +26,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cur.close()
 
         return engine
-    # No overflow: a connection opened beyond the pool is closed again on return, so a burst (smsbox's
-    # delivery reports, a tablet queue) paid a PostgreSQL connect and SCRAM handshake per transaction; a
-    # burst now waits its turn for a pooled one. No pre-ping either (a round trip per checkout): after a
-    # restart the first statement on a dead connection fails as a disconnect, which invalidates the whole
-    # pool, and the caller's retry (consumers, loops, the tablet's re-send) gets a fresh one.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

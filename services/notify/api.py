@@ -151,7 +151,6 @@ async def kannel_inbound(
 
 @router.get("/kannel/dlr", dependencies=[public()], responses=errors(403, 404))
 async def kannel_dlr(
-    request: Request,
     deps: NotifyDeps,
     secret: str = "",
     delivery_id: Annotated[UUID | None, Query(alias="id")] = None,
@@ -161,5 +160,5 @@ async def kannel_dlr(
     _check_secret(deps.settings, secret)
     if delivery_id is None:
         raise Invalid(("query", "id"), "missing")
-    await request.app.state.delivery_reports.record(deps, delivery_id=delivery_id, status=dlr_status)
+    await deps.run(handlers.record_delivery_report, delivery_id=delivery_id, status=dlr_status)
     return Response(status_code=200)

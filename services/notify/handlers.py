@@ -499,21 +499,11 @@ async def went_out(uow: Uow, *, delivery: Delivery) -> None:
         )
 
 
-async def record_delivery_reports(uow: Uow, *, reports: list[tuple[UUID, int]]) -> set[UUID]:
-    """Apply Kannel's delivery reports, in the order they came, in one transaction; returns the ids of
-    those that name no delivery of ours."""
-    ids = {delivery_id for delivery_id, _ in reports}
-    rows = await uow.session.scalars(
-        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id).with_for_update()
-    )
-    found = {delivery.id: delivery for delivery in rows}
-    for delivery_id, status in reports:
-        if delivery := found.get(delivery_id):
-            await _apply_report(uow, delivery, status)
-    return ids - found.keys()
-
-
-async def _apply_report(uow: Uow, delivery: Delivery, status: int) -> None:
+async def record_delivery_report(uow: Uow, *, delivery_id: UUID, status: int) -> None:
+    """Apply one of Kannel's delivery reports."""
+    delivery = await uow.session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None:
+        raise NotFound("delivery not found")
     if delivery.channel != "sms" or delivery.state not in ("sending", "sent"):
         return  # a final state is never left: late or reordered reports change nothing
     delivery.dlr_status = status

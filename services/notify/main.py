@@ -11,7 +11,6 @@ from services.notify import cli, handlers, metrics, queries
 from services.notify.api import router
 from services.notify.consumer import subscriptions
 from services.notify.gateways import kannel_queues
-from services.notify.reports import DeliveryReports
 from services.notify.settings import Settings
 from services.notify.worker import DeliveryWorker
 from shared.cli import service_cli
@@ -73,7 +72,6 @@ def create_app(settings: Settings) -> FastAPI:
         background=background,
         refreshers=lambda deps: [partial(refresh_deliveries, deps), partial(refresh_kannel, settings)],
     )
-    app.state.delivery_reports = DeliveryReports()
     return app
 
 

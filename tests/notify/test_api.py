@@ -1,6 +1,5 @@
 """Notify over the real broker and PostgreSQL: contacts, scope, webhooks, replies, escalation."""
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -375,43 +374,6 @@ async def test_a_stranger_gets_at_most_three_error_answers_a_day(notify) -> None
     notify.rt.clock.advance(timedelta(days=1, minutes=1))
     await notify.inbound(stranger, "hello again")
     assert len([d for d in await notify.deliveries(reason="reply") if d.to_phone == stranger]) == 4
-
-
-async def test_reports_that_come_together_are_settled_together(stack, monkeypatch) -> None:
-    notify = await start_notify(stack, delivery_poll_seconds=3600)  # the test drives the worker
-    await notify.stop_worker()
-    for _ in range(5):
-        await _dispatch_one(notify, chief_phone=phone())
-    jobs = []
-
-    async def all_claimed() -> bool:
-        jobs.extend(await notify.worker.claim())
-        return len(jobs) == 5
-
-    await wait_until(all_claimed, what="five alerts claimed")
-    transactions = []
-    settle = handlers.record_delivery_reports
-
-    async def counted(uow, *, reports):
-        transactions.append(len(reports))
-        return await settle(uow, reports=reports)
-
-    monkeypatch.setattr(handlers, "record_delivery_reports", counted)
-    secret = notify.rt.settings.kannel_inbound_secret
-    ids = [job.id for job in jobs] + [uuid.uuid4()]  # the last names no delivery of ours
-
-    async def report(delivery_id) -> int:
-        params = {"secret": secret, "id": str(delivery_id), "status": 1}
-        return (await notify.client.get("/kannel/dlr", params=params)).status_code
-
-    codes = await asyncio.gather(*(report(i) for i in ids))
-    # Each answer waited for its commit; the unknown one spoils nothing for the others.
-    assert codes == [200] * 5 + [404]
-    assert sum(transactions) == 6 and len(transactions) < 6
-    rows = await notify.deliveries()
-    assert {r.id: r.state for r in rows if r.id in ids} == {job.id: "delivered" for job in jobs}
-    events = [e for _, e in await notify.stack.events(FOLLOWUP, expect=5)]
-    assert [type(e).__name__ for e in events] == ["AlertSent"] * 5
 
 
 async def test_delivery_reports_in_any_order_end_in_one_final_state(stack) -> None:
