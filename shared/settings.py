@@ -1,14 +1,57 @@
 """Settings shared by every service; each service subclasses `ServiceSettings` with its own env prefix."""
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from jwt import PyJWKClient
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.web.auth import TokenConfig
 
-DEV_JWT_KEY = "dev-only-key-not-for-production-use-0000"  # refused when BORDER_ENV=prod
+# SHA-256 of keys once printed in this repository (the HS256 development key): refused everywhere.
+PRINTED_KEYS = frozenset({"a5016d3f33c886f135925dc7534077ed0090906e14b869ae72b2042640602dbb"})
+LOCAL_JWKS_URL = "http://127.0.0.1:8000/.well-known/jwks.json"  # the identity service of the local run
+
+
+def printed_in_the_repository(value: str) -> bool:
+    return hashlib.sha256(value.encode()).hexdigest() in PRINTED_KEYS
+
+
+def public_key_weakness(pem: str) -> str | None:
+    """Why `pem` is no public key a production verifier may hold (None when it is a sound one)."""
+    try:
+        load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        pass
+    else:
+        return "is a private key: a service that only verifies must hold the public key alone"
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError:
+        return "is not a public key in PEM (shared secrets are refused in production)"
+    return key_weakness(key)
+
+
+def key_weakness(key) -> str | None:
+    """Why an asymmetric key (private or public) is too weak to sign tokens, if it is."""
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey) and key.key_size < 2048:
+        return f"is an RSA key of {key.key_size} bits (at least 2048)"
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) and key.curve.key_size < 256:
+        return f"is on the curve {key.curve.name} (at least 256 bits)"
+    known = (rsa.RSAPublicKey, rsa.RSAPrivateKey, ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)
+    edwards = (
+        ed25519.Ed25519PublicKey,
+        ed25519.Ed25519PrivateKey,
+        ed448.Ed448PublicKey,
+        ed448.Ed448PrivateKey,
+    )
+    if not isinstance(key, known + edwards):
+        return f"is a {type(key).__name__}, not a signing key"
+    return None
 
 
 class ServiceSettings(BaseSettings):
@@ -47,20 +90,51 @@ class ServiceSettings(BaseSettings):
     clock_epoch: datetime | None = Field(None, validation_alias=AliasChoices("CLOCK_EPOCH", "clock_epoch"))
     # Prepended to every topic name: isolates tests (and tenants) sharing one broker.
     topic_prefix: str = Field("", validation_alias=AliasChoices("TOPIC_PREFIX", "topic_prefix"))
-    # Tokens are verified only; the same values must be given to the issuer.
+    # Tokens are verified only, with the issuer's public keys: fetched from its JWKS by the token's kid
+    # (so keys rotate without a restart), or one static public key PEM in JWT_KEY, which then wins.
     jwt_issuer: str = Field("border-return", validation_alias=AliasChoices("JWT_ISSUER", "jwt_issuer"))
     jwt_audience: str = Field("border-return", validation_alias=AliasChoices("JWT_AUDIENCE", "jwt_audience"))
-    jwt_key: str = Field(DEV_JWT_KEY, validation_alias=AliasChoices("JWT_KEY", "jwt_key"))
-    jwt_algorithm: str = Field("HS256", validation_alias=AliasChoices("JWT_ALGORITHM", "jwt_algorithm"))
+    jwt_key: str = Field("", validation_alias=AliasChoices("JWT_KEY", "jwt_key"))
+    jwt_algorithm: str = Field("EdDSA", validation_alias=AliasChoices("JWT_ALGORITHM", "jwt_algorithm"))
+    jwt_jwks_url: str = Field(LOCAL_JWKS_URL, validation_alias=AliasChoices("JWT_JWKS_URL", "jwt_jwks_url"))
+    # A fetch blocks the request that needs it, so it must be short; the set is kept this long, and an
+    # unknown kid refetches it at most once per cooldown (a rotated key shows up within that).
+    jwt_jwks_timeout_seconds: float = Field(
+        2.0, gt=0, validation_alias=AliasChoices("JWT_JWKS_TIMEOUT_SECONDS", "jwt_jwks_timeout_seconds")
+    )
+    jwt_jwks_cache_seconds: float = Field(
+        300.0, gt=0, validation_alias=AliasChoices("JWT_JWKS_CACHE_SECONDS", "jwt_jwks_cache_seconds")
+    )
+    jwt_jwks_cooldown_seconds: float = Field(
+        30.0, ge=0, validation_alias=AliasChoices("JWT_JWKS_COOLDOWN_SECONDS", "jwt_jwks_cooldown_seconds")
+    )
     environment: Literal["dev", "test", "prod"] = Field(
         "dev", validation_alias=AliasChoices("BORDER_ENV", "environment")
     )
 
     @model_validator(mode="after")
-    def _no_dev_key_in_prod(self):
-        if self.environment == "prod" and self.jwt_key == DEV_JWT_KEY:
-            raise ValueError("JWT_KEY must be set to a real key in production")
+    def _no_weak_token_keys(self):
+        if printed_in_the_repository(self.jwt_key):
+            raise ValueError("JWT_KEY is a key printed in the repository")
+        if not self.jwt_key and not self.jwt_jwks_url:
+            raise ValueError("set JWT_JWKS_URL (the issuer's key set) or JWT_KEY (its public key)")
+        if self.environment == "prod":
+            if self.jwt_algorithm.upper().startswith("HS") or self.jwt_algorithm.lower() == "none":
+                raise ValueError(
+                    f"JWT_ALGORITHM {self.jwt_algorithm} is refused in production: use EdDSA or RS256"
+                )
+            why = self.jwt_key and public_key_weakness(self.jwt_key)
+            if why:
+                raise ValueError(f"JWT_KEY {why}")
         return self
 
     def token_config(self) -> TokenConfig:
-        return TokenConfig(self.jwt_issuer, self.jwt_audience, self.jwt_key, self.jwt_algorithm)
+        if self.jwt_key:
+            return TokenConfig(self.jwt_issuer, self.jwt_audience, self.jwt_key, self.jwt_algorithm)
+        jwks = PyJWKClient(
+            self.jwt_jwks_url,
+            lifespan=self.jwt_jwks_cache_seconds,
+            timeout=self.jwt_jwks_timeout_seconds,
+            cooldown_duration=self.jwt_jwks_cooldown_seconds,
+        )
+        return TokenConfig(self.jwt_issuer, self.jwt_audience, algorithm=self.jwt_algorithm, jwks=jwks)

@@ -13,20 +13,43 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.identity.keys import SigningKey, generate_pem
 from shared.contracts.topics import TopicSpec, all_specs, dlq
 from shared.messaging.admin import ensure_topics
 from shared.messaging.codec import decode, encode
 from shared.migrations import upgrade
-from shared.settings import DEV_JWT_KEY
 from shared.web.auth import Grant, TokenConfig, issue_token
+
+
+def _notify_kannel_secrets() -> None:
+    """Give notify the credentials of the running Kannel, from the secrets.env deploy/kannel.sh made at
+    its first start, unless the environment gives them (deploy/test.sh exports them from the same file)."""
+    secrets = Path(os.environ.get("KANNEL_RUN_DIR", ROOT / ".run" / "kannel")) / "secrets.env"
+    if not secrets.is_file():
+        return
+    values = dict(line.split("=", 1) for line in secrets.read_text().splitlines() if "=" in line)
+    for notify, kannel in KANNEL_SECRETS.items():
+        if kannel in values:
+            os.environ.setdefault(notify, values[kannel])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+KANNEL_SECRETS = {
+    "NOTIFY_KANNEL_SEND_PASSWORD": "KANNEL_SEND_PASSWORD",
+    "NOTIFY_KANNEL_INBOUND_SECRET": "KANNEL_INBOUND_SECRET",
+    "NOTIFY_KANNEL_STATUS_PASSWORD": "KANNEL_ADMIN_PASSWORD",
+}
+_notify_kannel_secrets()
 
 
 @dataclass
@@ -201,12 +224,17 @@ class Stack:
 
     def settings(self, name: str, database_url: str, **overrides):
         module = importlib.import_module(f"services.{name}.settings")
+        keys = (
+            {"signing_key": TEST_SIGNING_KEY.private_pem}
+            if name == "identity"
+            else {"jwt_key": TEST_PUBLIC_KEY}
+        )
         return module.Settings(
             database_url=database_url,
             kafka_bootstrap_servers=self.infra.kafka,
             topic_prefix=self.prefix,
             environment="test",
-            **overrides,
+            **(keys | overrides),
         )
 
     async def start(self, name: str, **overrides) -> RunningService:
@@ -268,7 +296,17 @@ async def stack(infra: Infra, unique):
     await s.close()
 
 
-TEST_TOKENS = TokenConfig("border-return", "border-return", DEV_JWT_KEY)
+# One key pair per session, never written down: the stack's identity signs with it, the other services
+# verify with its public half, and bearer() mints tokens any of them accepts.
+TEST_SIGNING_KEY = SigningKey.from_pem(generate_pem())
+TEST_PUBLIC_KEY = (
+    TEST_SIGNING_KEY.private_key.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
+TEST_TOKENS = TokenConfig(
+    "border-return", "border-return", TEST_SIGNING_KEY.private_pem, "EdDSA", key_id=TEST_SIGNING_KEY.kid
+)
 
 
 def bearer(*grants: tuple[str, str], subject: str = "tester", ttl: timedelta = timedelta(minutes=10)) -> dict:

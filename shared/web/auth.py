@@ -7,10 +7,10 @@ village-code prefixes a caller may see, `Principal.scopes(role)` the checkpoints
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import jwt
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -77,15 +77,29 @@ class Principal:
         return prefixes is None or any(village_code.startswith(p) for p in prefixes)
 
 
+class KeySource(Protocol):
+    """Where a verifier finds the key of a token by its `kid`: PyJWT's `PyJWKClient` (a JWKS over HTTP),
+    or the issuer's own key set."""
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK: ...
+
+
 @dataclass(frozen=True)
 class TokenConfig:
-    """How tokens are checked. HS256 with a shared secret here; RS256/ES256 with a provider's public key."""
+    """How tokens are signed or checked: asymmetric keys only outside tests of HS256 itself.
+
+    A verifier takes the key from `jwks` (by the token's `kid`, so keys rotate without a restart) or, when
+    there is none, the static public key PEM in `key`. The issuer puts its private key in `key` and its
+    thumbprint in `key_id`.
+    """
 
     issuer: str
     audience: str
-    key: str
-    algorithm: str = "HS256"
+    key: str = ""
+    algorithm: str = "EdDSA"
     leeway_seconds: int = 10
+    key_id: str | None = None
+    jwks: KeySource | None = field(default=None, compare=False, repr=False)
 
 
 def issue_token(config: TokenConfig, subject: str, grants: Iterable[Grant], ttl: timedelta) -> str:
@@ -99,15 +113,28 @@ def issue_token(config: TokenConfig, subject: str, grants: Iterable[Grant], ttl:
         "exp": now + ttl,
         "roles": [g.model_dump(mode="json") for g in grants],
     }
-    return jwt.encode(claims, config.key, algorithm=config.algorithm)
+    headers = {"kid": config.key_id} if config.key_id else None
+    return jwt.encode(claims, config.key, algorithm=config.algorithm, headers=headers)
+
+
+def _verifying_key(config: TokenConfig, token: str):
+    if config.jwks is None:
+        return config.key
+    # The header is checked before any fetch: a token of another algorithm (an HS256 forgery) or without
+    # a kid costs no request to the key set.
+    header = jwt.get_unverified_header(token)
+    if header.get("alg") != config.algorithm or not header.get("kid"):
+        raise jwt.InvalidAlgorithmError("wrong algorithm or no kid")
+    return config.jwks.get_signing_key_from_jwt(token)
 
 
 def verify_token(config: TokenConfig, token: str) -> Principal:
-    """Check signature, issuer, audience and expiry; raise 401 on anything wrong."""
+    """Check signature, issuer, audience and expiry; raise 401 on anything wrong, 503 when the key set
+    cannot be fetched (the token may be good; the caller should retry)."""
     try:
         claims = jwt.decode(
             token,
-            config.key,
+            _verifying_key(config, token),
             algorithms=[config.algorithm],
             audience=config.audience,
             issuer=config.issuer,
@@ -115,6 +142,11 @@ def verify_token(config: TokenConfig, token: str) -> Principal:
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
         grants = tuple(Grant.model_validate(g) for g in claims.get("roles", []))
+    except jwt.PyJWKClientConnectionError as exc:
+        log.warning("the token key set cannot be fetched", extra={"error": str(exc)})
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail="token keys unavailable", headers={"Retry-After": "5"}
+        ) from exc
     except (jwt.PyJWTError, ValueError) as exc:
         raise _unauthorized(type(exc).__name__) from exc
     return Principal(subject=claims["sub"], grants=grants)

@@ -9,7 +9,7 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from shared.settings import DEV_JWT_KEY, ServiceSettings
+from shared.settings import ServiceSettings
 from shared.web.auth import (
     Principal,
     Role,
@@ -20,7 +20,7 @@ from shared.web.auth import (
     routes_without_a_rule,
 )
 from shared.web.service import create_service_app
-from tests.conftest import TEST_TOKENS, bearer
+from tests.conftest import TEST_PUBLIC_KEY, TEST_TOKENS, bearer
 
 SERVICES = ["intake", "quarantine", "transport", "notify", "dashboard", "identity"]
 
@@ -99,7 +99,7 @@ async def test_an_unruled_route_refuses_at_run_time_and_the_others_still_work():
 def build(name: str) -> FastAPI:
     """The service's app as deployed, with its default settings; nothing connects until it starts."""
     main = importlib.import_module(f"services.{name}.main")
-    settings = importlib.import_module(f"services.{name}.settings").Settings(jwt_key=DEV_JWT_KEY)
+    settings = importlib.import_module(f"services.{name}.settings").Settings()
     return main.create_app(settings)
 
 
@@ -117,7 +117,7 @@ async def test_every_service_app_refuses_an_unruled_route_at_run_time():
     async def forgotten() -> list:
         return ["returnee list"]
 
-    app = create_service_app(ServiceSettings(jwt_key=DEV_JWT_KEY), title="probe", routers=[router])
+    app = create_service_app(ServiceSettings(jwt_key=TEST_PUBLIC_KEY), title="probe", routers=[router])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
         refused = await client.get("/returnees", headers=bearer(("national_admin", "KH")))
         health = await client.get("/healthz")

@@ -12,10 +12,16 @@ from shared.web.auth import verify_token
 from tests.conftest import TEST_TOKENS, bearer
 from tests.identity.conftest import login
 
+DEMO_PASSWORD = "the-demo-password-of-this-test"  # the run command generates the real one
+
 
 async def cli(service, *args: str, input: str | None = None):
     """Invoke the CLI in a thread (it runs its own event loop) with the service's database."""
-    env = {"IDENTITY_DATABASE_URL": service.database_url, "BORDER_ENV": "test"}
+    env = {
+        "IDENTITY_DATABASE_URL": service.database_url,
+        "BORDER_ENV": "test",
+        "IDENTITY_DEMO_PASSWORD": DEMO_PASSWORD,
+    }
     return await asyncio.to_thread(CliRunner().invoke, run, list(args), input=input, env=env)
 
 
@@ -115,13 +121,13 @@ async def test_seed_demo_creates_one_user_per_role_and_can_run_again(identity):
     second = await cli(identity, "seed-demo")
 
     assert second.exit_code == 0, second.output
-    assert "national.admin" in second.output and "demo-border-1007" in second.output
+    assert "national.admin" in second.output and DEMO_PASSWORD in second.output
     assert await count_users(identity) == 8
-    r = await login(identity, "pwg.preyveng", "demo-border-1007")
+    r = await login(identity, "pwg.preyveng", DEMO_PASSWORD)
     roles = {g.role.value for g in verify_token(TEST_TOKENS, r.json()["access_token"]).grants}
     assert roles == {"provincial_wg"}
     for username in ("checkpoint.poipet", "facility.poipet", "transport.bmc", "district.baphnum"):
-        assert (await login(identity, username, "demo-border-1007")).status_code == 200, username
+        assert (await login(identity, username, DEMO_PASSWORD)).status_code == 200, username
 
 
 async def test_seed_demo_refuses_to_run_in_production(identity):

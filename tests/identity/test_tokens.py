@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import jwt
 
+from services.identity.keys import generate_pem
 from shared.web.auth import Grant, Role, TokenConfig, issue_token, verify_token
 from tests.conftest import TEST_TOKENS, bearer
 from tests.identity.conftest import PASSWORD, add_user, login, start_identity
@@ -98,7 +99,7 @@ BAD_TOKENS = {
     "tampered": lambda: _tampered(_token(TEST_TOKENS)),
     "wrong audience": lambda: _token(TokenConfig("border-return", "someone-else", TEST_TOKENS.key)),
     "wrong issuer": lambda: _token(TokenConfig("evil-issuer", "border-return", TEST_TOKENS.key)),
-    "wrong key": lambda: _token(TokenConfig("border-return", "border-return", "another-key-" * 4)),
+    "wrong key": lambda: _token(TokenConfig("border-return", "border-return", generate_pem())),
     "unsigned (alg none)": _unsigned,
     "not a token": lambda: "not-a-jwt",
 }
