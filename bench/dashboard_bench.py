@@ -34,6 +34,7 @@ from services.dashboard import main as dashboard_main  # noqa: E402
 from services.dashboard.consumer import handlers  # noqa: E402
 from services.dashboard.models import ReturneeState  # noqa: E402
 from services.dashboard.settings import Settings  # noqa: E402
+from services.identity.keys import SigningKey, generate_pem  # noqa: E402
 from shared.clock import CAMBODIA  # noqa: E402
 from shared.contracts.intake import ReturneeRegistered, Screening  # noqa: E402
 from shared.contracts.quarantine import QuarantineCompleted, QuarantineStarted  # noqa: E402
@@ -45,7 +46,6 @@ from shared.messaging.admin import ensure_topics  # noqa: E402
 from shared.messaging.codec import encode  # noqa: E402
 from shared.messaging.consumer import EventConsumer, Subscription  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from shared.settings import DEV_JWT_KEY  # noqa: E402
 from shared.unit_of_work import Deps  # noqa: E402
 from shared.web.auth import Grant, issue_token  # noqa: E402
 
@@ -133,10 +133,13 @@ def generate(url: str, rows: int) -> float:
     return time.monotonic() - started
 
 
+BENCH_KEY = SigningKey.from_pem(generate_pem())  # the bench's own issuer key, for this run only
+
+
 def token(role: str, scope: str) -> dict:
     from shared.web.auth import TokenConfig
 
-    config = TokenConfig("border-return", "border-return", DEV_JWT_KEY)
+    config = TokenConfig("border-return", "border-return", BENCH_KEY.private_pem, key_id=BENCH_KEY.kid)
     jwt = issue_token(config, "bench", [Grant(role=role, scope=scope)], timedelta(hours=1))
     return {"Authorization": f"Bearer {jwt}"}
 
@@ -144,7 +147,13 @@ def token(role: str, scope: str) -> dict:
 async def time_endpoints(
     url: str, prefix: str, reps: int, budget: float
 ) -> list[tuple[str, str, float, float, int]]:
-    settings = Settings(database_url=url, topic_prefix=prefix, consumer_enabled=False, environment="test")
+    settings = Settings(
+        database_url=url,
+        topic_prefix=prefix,
+        consumer_enabled=False,
+        environment="test",
+        jwt_key=BENCH_KEY.public_pem,
+    )
     app = dashboard_main.create_app(settings)
     today = datetime.now(CAMBODIA).date()
     week = {"since": str(today - timedelta(days=6)), "until": str(today)}

@@ -26,13 +26,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from services.identity.keys import SigningKey, generate_pem  # noqa: E402
 from services.intake import main as intake_main  # noqa: E402
 from services.intake.models import Registration  # noqa: E402
 from services.intake.settings import Settings  # noqa: E402
 from shared.contracts.topics import all_specs  # noqa: E402
 from shared.messaging.admin import ensure_topics  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
-from shared.web.auth import Grant, issue_token  # noqa: E402
+from shared.web.auth import Grant, TokenConfig, issue_token  # noqa: E402
+
+BENCH_KEY = SigningKey.from_pem(generate_pem())  # the bench's own issuer key, for this run only
 
 REPORT = ROOT / "docs" / "benchmarks" / "intake.md"
 CHECKPOINT = "KH-TH-01"
@@ -109,10 +112,11 @@ async def bench_api(url: str, kafka: str, prefix: str, seconds: float, concurren
         topic_prefix=prefix,
         environment="test",
         log_level="WARNING",
+        jwt_key=BENCH_KEY.public_pem,
     )
     app = intake_main.create_app(settings)
     token = issue_token(
-        settings.token_config(),
+        TokenConfig(settings.jwt_issuer, settings.jwt_audience, BENCH_KEY.private_pem),
         "bench",
         [Grant(role="checkpoint_officer", scope=CHECKPOINT)],
         timedelta(hours=1),

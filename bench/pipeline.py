@@ -65,10 +65,10 @@ import psycopg  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient  # noqa: E402
 
+from services.identity.keys import SigningKey, generate_pem  # noqa: E402
 from shared.contracts.topics import TopicSpec, all_specs  # noqa: E402
 from shared.messaging.admin import ensure_topics  # noqa: E402
-from shared.settings import ServiceSettings  # noqa: E402
-from shared.web.auth import Grant, issue_token  # noqa: E402
+from shared.web.auth import Grant, TokenConfig, issue_token  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
 WORK = ROOT / ".run" / "bench-pipeline"
@@ -196,6 +196,11 @@ class Stack:
             LOG_LEVEL="WARNING",
             CLOCK_SPEED="1",
             BORDER_ENV="dev",
+            JWT_KEY=BENCH_KEY.public_pem,
+            IDENTITY_SIGNING_KEY=BENCH_KEY.private_pem,
+            NOTIFY_KANNEL_SEND_PASSWORD=kannel_secrets()["KANNEL_SEND_PASSWORD"],
+            NOTIFY_KANNEL_INBOUND_SECRET=kannel_secrets()["KANNEL_INBOUND_SECRET"],
+            NOTIFY_KANNEL_STATUS_PASSWORD=kannel_secrets()["KANNEL_ADMIN_PASSWORD"],
         )
         for other, port in self.ports.items():
             env[f"{other.upper()}_DATABASE_URL"] = pg_url(self.databases[other])
@@ -383,6 +388,16 @@ async def raw_kafka(prefix: str, n: int, size: int) -> dict:
     }
 
 
+BENCH_KEY = SigningKey.from_pem(generate_pem())  # the bench's own issuer key, for this run only
+
+
+def kannel_secrets() -> dict[str, str]:
+    """The credentials deploy/kannel.sh generated at its first start (the environment's win)."""
+    path = Path(os.environ.get("KANNEL_RUN_DIR", ROOT / ".run" / "kannel")) / "secrets.env"
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k: os.environ.get(k, v) for k, v in values.items()}
+
+
 async def raw_sendsms(n: int, concurrency: int) -> dict:
     """sendsms straight to smsbox, `concurrency` at a time: the gateway's own ceiling."""
     limit = asyncio.Semaphore(concurrency)
@@ -391,7 +406,7 @@ async def raw_sendsms(n: int, concurrency: int) -> dict:
         async def one(i: int) -> None:
             params = {
                 "username": "notify",
-                "password": "notify-secret",
+                "password": kannel_secrets()["KANNEL_SEND_PASSWORD"],
                 "from": "1294",
                 "to": f"8551999{i:05d}",
                 "text": "សាកល្បង ល្បឿន Kannel",
@@ -1106,9 +1121,11 @@ async def measure(args, stack: Stack, result: dict) -> None:
     log("starting the six services")
     stack.start()
     await stack.wait_ready()
-    cfg = ServiceSettings()
     token = issue_token(
-        cfg.token_config(), "bench", [Grant(role="checkpoint_officer", scope=CHECKPOINT)], timedelta(hours=2)
+        TokenConfig("border-return", "border-return", BENCH_KEY.private_pem, key_id=BENCH_KEY.kid),
+        "bench",
+        [Grant(role="checkpoint_officer", scope=CHECKPOINT)],
+        timedelta(hours=2),
     )
     observer = Observer(stack)
     observer.start()

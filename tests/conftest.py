@@ -19,7 +19,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -299,11 +298,7 @@ async def stack(infra: Infra, unique):
 # One key pair per session, never written down: the stack's identity signs with it, the other services
 # verify with its public half, and bearer() mints tokens any of them accepts.
 TEST_SIGNING_KEY = SigningKey.from_pem(generate_pem())
-TEST_PUBLIC_KEY = (
-    TEST_SIGNING_KEY.private_key.public_key()
-    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    .decode()
-)
+TEST_PUBLIC_KEY = TEST_SIGNING_KEY.public_pem
 TEST_TOKENS = TokenConfig(
     "border-return", "border-return", TEST_SIGNING_KEY.private_pem, "EdDSA", key_id=TEST_SIGNING_KEY.kid
 )

@@ -70,6 +70,12 @@ class SigningKey:
     def kid(self) -> str:
         return self.jwk["kid"]
 
+    @property
+    def public_pem(self) -> str:
+        public = self.private_key.public_key()
+        fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+        return public.public_bytes(serialization.Encoding.PEM, fmt).decode()
+
     @classmethod
     def from_pem(cls, pem: str) -> "SigningKey":
         key = serialization.load_pem_private_key(_pem(pem), password=None)

@@ -40,8 +40,8 @@ from services.notify.domain import TEMPLATES
 from shared.clock import Clock
 from shared.contracts.topics import all_specs
 from shared.messaging.admin import ensure_topics
-from shared.settings import DEV_JWT_KEY
-from shared.web.auth import Grant, TokenConfig, issue_token
+from shared.web.auth import Grant, issue_token
+from tests.conftest import TEST_PUBLIC_KEY, TEST_SIGNING_KEY, TEST_TOKENS
 from tests.faults.harness import (
     SERVICES,
     Kafka,
@@ -72,7 +72,7 @@ EXTRA_FAULTS = 4
 ALERTS = {"dispatched": COMMUNE, "handed_over": COMMUNE, "overdue": DISTRICT}  # type -> recipient area
 QUIESCENCE_SECONDS = 240
 SETTLE_SECONDS = 5
-TOKENS = TokenConfig("border-return", "border-return", DEV_JWT_KEY, "HS256")
+TOKENS = TEST_TOKENS
 
 
 def log(message: str) -> None:
@@ -143,8 +143,22 @@ class Stack:
         self.webhook = webhook
         self.answered = threading.Event()  # set at every accepted registration: aims the intake kill
 
-    def _env(self) -> dict[str, str]:
+    def _kannel_secrets(self) -> dict[str, str]:
+        """This run's Kannel credentials, written where deploy/kannel.sh keeps them (it takes them from
+        there at every start), and given to notify."""
+        secrets = {name: uuid.uuid4().hex for name in ("ADMIN_PASSWORD", "SEND_PASSWORD", "INBOUND_SECRET")}
+        self.kannel.dir.mkdir(parents=True, exist_ok=True)
+        (self.kannel.dir / "secrets.env").write_text("".join(f"KANNEL_{k}={v}\n" for k, v in secrets.items()))
         return {
+            "NOTIFY_KANNEL_SEND_PASSWORD": secrets["SEND_PASSWORD"],
+            "NOTIFY_KANNEL_INBOUND_SECRET": secrets["INBOUND_SECRET"],
+            "NOTIFY_KANNEL_STATUS_PASSWORD": secrets["ADMIN_PASSWORD"],
+        }
+
+    def _env(self) -> dict[str, str]:
+        return self._kannel_secrets() | {
+            "JWT_KEY": TEST_PUBLIC_KEY,
+            "IDENTITY_SIGNING_KEY": TEST_SIGNING_KEY.private_pem,
             "CLOCK_SPEED": str(CLOCK_SPEED),
             "CLOCK_EPOCH": self.clock.epoch.isoformat(),
             "INTAKE_DEFAULT_POLICY": "border",
