@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Local Kannel SMS gateway (Debian kannel 1.4.5) with a fake SMS centre, no Docker.
-# usage: deploy/kannel.sh {install|start|stop|restart|status|inject FROM TO TEXT|sent}
+# usage: deploy/kannel.sh {install|start|stop|restart|status|config|inject FROM TO TEXT|sent}
 # env: KANNEL_RUN_DIR (.run/kannel), KANNEL_ADMIN_PASSWORD, KANNEL_SEND_USER,
 #      KANNEL_SEND_PASSWORD, NOTIFY_URL, KANNEL_INBOUND_SECRET, KANNEL_LOG_LEVEL (1),
+#      (the passwords and the secret not given are generated once into $KANNEL_RUN_DIR/secrets.env)
 #      KANNEL_ADMIN_PORT (13000), KANNEL_SMSBOX_PORT (13001), KANNEL_SENDSMS_PORT (13013),
 #      KANNEL_SMSC_PORT (13015): a second gateway (e.g. a fault test's) on other ports
 # See deploy/kannel/README.md for ports and message formats.
@@ -10,11 +11,28 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export KANNEL_RUN_DIR=${KANNEL_RUN_DIR:-$RUN_DIR/kannel}
-export KANNEL_ADMIN_PASSWORD=${KANNEL_ADMIN_PASSWORD:-border-admin}
 export KANNEL_SEND_USER=${KANNEL_SEND_USER:-notify}
-export KANNEL_SEND_PASSWORD=${KANNEL_SEND_PASSWORD:-notify-secret}
 export NOTIFY_URL=${NOTIFY_URL:-http://127.0.0.1:8004}
-export KANNEL_INBOUND_SECRET=${KANNEL_INBOUND_SECRET:-kannel-inbound-secret}
+# No password is printed here: what the environment does not give comes from secrets.env, made at the
+# first start (notify reads the same file through deploy/test.sh, deploy/run.sh or tests/conftest.py).
+SECRETS=$KANNEL_RUN_DIR/secrets.env
+KANNEL_SECRETS=(KANNEL_ADMIN_PASSWORD KANNEL_SEND_PASSWORD KANNEL_INBOUND_SECRET)
+load_secrets() {
+  local name
+  for name in "${KANNEL_SECRETS[@]}"; do
+    [[ -n ${!name:-} ]] || export "$name=$(read_env_value "$SECRETS" "$name")"
+  done
+}
+ensure_secrets() {
+  local name
+  mkdir -p "$KANNEL_RUN_DIR"
+  for name in "${KANNEL_SECRETS[@]}"; do
+    [[ -n ${!name:-} ]] || export "$name=$(new_secret)"
+  done
+  (umask 077 && for name in "${KANNEL_SECRETS[@]}"; do printf '%s=%s\n' "$name" "${!name}"; done >"$SECRETS.new")
+  mv "$SECRETS.new" "$SECRETS"
+}
+load_secrets
 export KANNEL_LOG_LEVEL=${KANNEL_LOG_LEVEL:-1}
 # Loopback only, unless a container deployment opens sendsms to its network (docker-compose.yml).
 export KANNEL_BIND=${KANNEL_BIND:-127.0.0.1}
@@ -67,6 +85,7 @@ install() {
 
 render_config() {
   mkdir -p "$RD/store"
+  ensure_secrets
   # An explicit list, so Kannel's own %-escapes and anything else with $ stay as written.
   envsubst '${KANNEL_BIND} ${KANNEL_ALLOW_IP} ${KANNEL_RUN_DIR} ${KANNEL_ADMIN_PASSWORD} ${KANNEL_SEND_USER} ${KANNEL_SEND_PASSWORD}
             ${NOTIFY_URL} ${KANNEL_INBOUND_SECRET} ${KANNEL_LOG_LEVEL}
@@ -180,7 +199,8 @@ case ${1:-} in
   stop) stop ;;
   restart) stop; start ;;
   status) status ;;
+  config) render_config ;;  # writes kannel.conf (and secrets.env) without starting anything
   inject) shift; inject "$@" ;;
   sent) sent ;;
-  *) echo "usage: $0 {install|start|stop|restart|status|inject FROM TO TEXT|sent}" >&2; exit 2 ;;
+  *) echo "usage: $0 {install|start|stop|restart|status|config|inject FROM TO TEXT|sent}" >&2; exit 2 ;;
 esac

@@ -120,3 +120,31 @@ apt_install() {
   log "apt-get install ${missing[*]}"
   as_root "${apt[@]}" install --no-install-recommends "${missing[@]}"
 }
+
+# new_secret — 32 random bytes as hex: safe in URLs, config files and env files without quoting.
+new_secret() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+
+# read_env_value FILE NAME — the value of NAME=... in a KEY=VALUE file; empty when absent.
+read_env_value() {
+  [[ -f $1 ]] || return 0
+  sed -n "s/^$2=//p" "$1" | tail -1
+}
+
+# ensure_secret_file FILE cmd... — FILE holds a secret made once by cmd (mode 600), kept across runs.
+ensure_secret_file() {
+  local file=$1
+  shift
+  [[ -s $file ]] && return 0
+  mkdir -p "$(dirname "$file")"
+  (umask 077 && "$@" >"$file.new") && mv "$file.new" "$file"
+}
+
+# export_notify_kannel_secrets FILE — give notify the credentials of the Kannel whose secrets.env is FILE.
+export_notify_kannel_secrets() {
+  export NOTIFY_KANNEL_SEND_PASSWORD=$(read_env_value "$1" KANNEL_SEND_PASSWORD)
+  export NOTIFY_KANNEL_INBOUND_SECRET=$(read_env_value "$1" KANNEL_INBOUND_SECRET)
+  export NOTIFY_KANNEL_STATUS_PASSWORD=$(read_env_value "$1" KANNEL_ADMIN_PASSWORD)
+}
+
+# new_password — 20 hex characters (80 bits): a demo password an operator can type.
+new_password() { new_secret | cut -c1-20; }

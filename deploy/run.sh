@@ -13,6 +13,7 @@ cd "$ROOT"
 
 SERVICES=(identity:8000 intake:8001 quarantine:8002 transport:8003 notify:8004 dashboard:8005)
 SVC_DIR=$RUN_DIR/services
+SECRETS_DIR=$RUN_DIR/secrets  # made at the first start, mode 600, kept: nothing here is printed in the repository
 
 # Infrastructure that was already running (a developer's, or the test command's) is left running.
 started=()
@@ -29,12 +30,24 @@ if [[ ${1:-} == stop ]]; then
 fi
 
 bash deploy/install.sh
+# The issuer's signing key (the services fetch its public half from identity's JWKS), the demo users'
+# password and the bearer token Prometheus scrapes /metrics with.
+ensure_secret_file "$SECRETS_DIR/identity-signing-key.pem" .venv/bin/border-identity keys generate
+ensure_secret_file "$SECRETS_DIR/demo-password" new_password
+ensure_secret_file "$SECRETS_DIR/metrics-token" new_secret
+export IDENTITY_SIGNING_KEY_FILE=$SECRETS_DIR/identity-signing-key.pem
+export IDENTITY_DEMO_PASSWORD=$(<"$SECRETS_DIR/demo-password")
+export METRICS_TOKEN=$(<"$SECRETS_DIR/metrics-token")
+export JWT_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json
 trap 'echo; log "stopping"; stop_all; exit 0' INT TERM
 for s in kafka kannel; do
   bash "deploy/$s.sh" status >/dev/null 2>&1 || started=("$s" "${started[@]}")
   bash "deploy/$s.sh" start
 done
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
+# Kannel keeps its generated passwords and inbound secret in its own run directory (also when it was
+# already running): notify gets them from there.
+export_notify_kannel_secrets "${KANNEL_RUN_DIR:-$RUN_DIR/kannel}/secrets.env"
 .venv/bin/border-topics
 
 # The demo clock: one day a minute unless asked otherwise, the same epoch for every service.

@@ -21,6 +21,8 @@ bash deploy/postgres.sh start
 bash deploy/kannel.sh start
 
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
+# notify's tests talk to this Kannel with the credentials it generated at its first start.
+export_notify_kannel_secrets "${KANNEL_RUN_DIR:-$RUN_DIR/kannel}/secrets.env"
 export KANNEL_RESTART_TESTS=1  # the test command owns this Kannel: notify may stop and start it
 export TEST_POSTGRES_URL=$(bash deploy/postgres.sh url postgres)
 .venv/bin/border-topics
