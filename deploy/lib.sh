@@ -135,15 +135,18 @@ ensure_secret_file() {
   local file=$1
   shift
   [[ -s $file ]] && return 0
-  mkdir -p "$(dirname "$file")"
-  (umask 077 && "$@" >"$file.new") && mv "$file.new" "$file"
+  (umask 077 && mkdir -p "$(dirname "$file")" && "$@" >"$file.new") && mv "$file.new" "$file"
 }
 
-# export_notify_kannel_secrets FILE — give notify the credentials of the Kannel whose secrets.env is FILE.
+# export_notify_kannel_secrets FILE — give notify the credentials of the Kannel whose secrets.env is FILE
+# (none when the file is missing: a Kannel started with credentials of its own).
 export_notify_kannel_secrets() {
-  export NOTIFY_KANNEL_SEND_PASSWORD=$(read_env_value "$1" KANNEL_SEND_PASSWORD)
-  export NOTIFY_KANNEL_INBOUND_SECRET=$(read_env_value "$1" KANNEL_INBOUND_SECRET)
-  export NOTIFY_KANNEL_STATUS_PASSWORD=$(read_env_value "$1" KANNEL_ADMIN_PASSWORD)
+  local notify kannel value
+  for notify in SEND_PASSWORD:KANNEL_SEND_PASSWORD INBOUND_SECRET:KANNEL_INBOUND_SECRET STATUS_PASSWORD:KANNEL_ADMIN_PASSWORD; do
+    kannel=${notify#*:} value=$(read_env_value "$1" "$kannel")
+    [[ -n $value ]] && export "NOTIFY_KANNEL_${notify%%:*}=$value"
+  done
+  return 0
 }
 
 # new_password — 20 hex characters (80 bits): a demo password an operator can type.

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 # It starts the run command's own Kafka and Kannel: not for the fast tier, though it uses no fixture of them.
@@ -33,6 +34,32 @@ def _port_open(port: int) -> bool:
         return True
     except httpx.HTTPError:
         return False
+
+
+def _once_printed_key_token() -> str:
+    now = int(time.time())
+    claims = {"iss": "border-return", "aud": "border-return", "sub": "mallory", "iat": now, "exp": now + 600}
+    claims["roles"] = [{"role": "national_admin", "scope": "KH"}]
+    return jwt.encode(claims, "dev-only-key-not-for-production-use-0000", algorithm="HS256")
+
+
+def _only_generated_credentials_work(output: str) -> None:
+    """The run made its own secrets: the demo password it printed logs in, and the token identity signs
+    is taken by another service through identity's JWKS; the once-printed password and key are not."""
+    password = (ROOT / ".run/secrets/demo-password").read_text().strip()
+    assert password in output and "demo-border-1007" not in output
+    login = "http://127.0.0.1:8000/auth/token"
+    assert httpx.post(login, data={"username": "pwg.bmc", "password": "demo-border-1007"}).status_code == 401
+    token = httpx.post(login, data={"username": "national.admin", "password": password}).json()[
+        "access_token"
+    ]
+    assert [k["kty"] for k in httpx.get("http://127.0.0.1:8000/.well-known/jwks.json").json()["keys"]] == [
+        "OKP"
+    ]
+    audit = "http://127.0.0.1:8001/audit"
+    assert httpx.get(audit, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    forged = httpx.get(audit, headers={"Authorization": f"Bearer {_once_printed_key_token()}"})
+    assert forged.status_code == 401
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -68,6 +95,7 @@ def test_run_command_brings_every_service_up_and_stops_on_a_signal(tmp_path, sto
         assert all(body["checks"] == {"database": "ok", "kafka": "ok"} for body in ready.values())
         assert "http://127.0.0.1:8001/tablet/" in output
         assert "checkpoint.poipet" in output, "the demo users are printed"
+        _only_generated_credentials_work(output)
     finally:
         proc.send_signal(stop_signal)
         try:
