@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.web.auth import TokenConfig
@@ -55,11 +55,25 @@ class ServiceSettings(BaseSettings):
     environment: Literal["dev", "test", "prod"] = Field(
         "dev", validation_alias=AliasChoices("BORDER_ENV", "environment")
     )
+    # --- shared robustness (issue 19) ---
+    # The bearer token Prometheus scrapes /metrics with, one for every service; unset, only loopback
+    # callers may scrape, and production refuses to start.
+    metrics_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("METRICS_TOKEN", "metrics_token")
+    )
+    # Request bodies above this are refused with 413 before anything reads them (per service:
+    # <PREFIX>_MAX_BODY_BYTES).
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+    # Broker refusals of one outbox row (too large, topic unknown or forbidden) before it is parked.
+    outbox_max_attempts: int = Field(5, gt=0)
+    # --- end of shared robustness ---
 
     @model_validator(mode="after")
     def _no_dev_key_in_prod(self):
         if self.environment == "prod" and self.jwt_key == DEV_JWT_KEY:
             raise ValueError("JWT_KEY must be set to a real key in production")
+        if self.environment == "prod" and not self.metrics_token:
+            raise ValueError("METRICS_TOKEN must be set in production: /metrics shows per-checkpoint counts")
         return self
 
     def token_config(self) -> TokenConfig:

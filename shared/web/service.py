@@ -2,6 +2,8 @@
 the outbox relay and the consumers, with `/healthz`, `/readyz` and `/metrics`."""
 
 import asyncio
+import hmac
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -11,7 +13,7 @@ from functools import partial
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -231,7 +233,33 @@ async def readyz(rt: RuntimeDep) -> Response:
     )
 
 
-@health.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
+def _may_scrape(request: Request) -> None:
+    """The scrape token's bearer, or (with no token set, outside production) a loopback caller.
+
+    Checked before the refreshers run: an unauthorised caller costs no database query.
+    """
+    settings: ServiceSettings = request.app.state.settings
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(401, "a scrape token is required", headers={"WWW-Authenticate": "Bearer"})
+        return
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.environment == "prod" or not loopback:
+        raise HTTPException(403, "metrics are served to loopback callers only while METRICS_TOKEN is unset")
+
+
+@health.get(
+    "/metrics",
+    response_class=PlainTextResponse,  # the Prometheus text format
+    dependencies=[Depends(_may_scrape)],
+    responses={401: {"description": "No or a wrong scrape token"}, 403: {"description": "Not loopback"}},
+)
 async def metrics_endpoint(request: Request) -> Response:
     rt = getattr(request.app.state, "runtime", None)
     if rt is not None:
@@ -279,6 +307,7 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.token_config = settings.token_config()
+    app.state.settings = settings  # read by the /metrics check before the runtime exists
     app.add_middleware(DenyUnruledRoutes)  # deny by default: a route without require()/public() answers 403
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)  # outermost: even a refused request's log lines carry the id
