@@ -1,16 +1,24 @@
-"""The console entry points: every service's `serve` and `migrate`, and `border-topics`."""
+"""The console entry points: every service's `serve`, `migrate`, `outbox` and `dlq`, and `border-topics`."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
 from fastapi import FastAPI
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db import make_engine, make_sessionmaker
+from shared.messaging import outbox
 from shared.messaging.admin import ensure_topics
 from shared.migrations import upgrade
 from shared.settings import ServiceSettings
+
+T = TypeVar("T")
 
 
 def service_cli(
@@ -38,6 +46,48 @@ def service_cli(
         """Bring the service's database to the newest revision."""
         upgrade(migrations, settings_cls().database_url)
         typer.echo("database migrated")
+
+    cli.add_typer(_outbox_cli(settings_cls), name="outbox")
+    return cli
+
+
+def _with_sessions(url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    async def go() -> T:
+        engine = make_engine(url)
+        try:
+            return await work(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _outbox_cli(settings_cls: type[ServiceSettings]) -> typer.Typer:
+    cli = typer.Typer(no_args_is_help=True, help="Outbox rows the broker refused for good (parked).")
+
+    @cli.command("parked")
+    def list_parked(limit: int = typer.Option(100, help="Show at most this many, oldest first.")) -> None:
+        """List the parked rows: where each was going and its size, never its content."""
+        rows = _with_sessions(settings_cls().database_url, lambda s: outbox.parked(s, limit))
+        if not rows:
+            typer.echo("no parked rows")
+            return
+        table = Table("id", "event id", "type", "topic", "bytes", "written at")
+        for r in rows:
+            table.add_row(str(r.id), r.event_id, r.type, r.topic, str(r.size), r.created_at.isoformat())
+        Console().print(table)
+
+    @cli.command("release")
+    def release(
+        ids: Annotated[list[int] | None, typer.Argument(help="Outbox ids from `outbox parked`.")] = None,
+        all_rows: bool = typer.Option(False, "--all", help="Release every parked row."),
+    ) -> None:
+        """Give parked rows back to the relay, once the broker can take them (a row refused again is
+        parked again)."""
+        if bool(ids) == all_rows:
+            raise typer.BadParameter("give outbox ids or --all")
+        count = _with_sessions(settings_cls().database_url, lambda s: outbox.release(s, ids or None))
+        typer.echo(f"{count} row(s) released")
 
     return cli
 

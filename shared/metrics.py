@@ -30,6 +30,11 @@ OUTBOX_BACKLOG = Gauge("border_outbox_backlog", "Outbox rows not yet published",
 OUTBOX_OLDEST_AGE = Gauge(
     "border_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when none)", ["service"]
 )
+OUTBOX_PARKED = Gauge(
+    "border_outbox_parked",
+    "Outbox rows the broker refused for good, parked until an operator releases them",
+    ["service"],
+)
 CONSUMER_LAG = Gauge(
     "border_consumer_lag",
     "Records between a partition's end and this consumer's position",

@@ -139,6 +139,7 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
         producer,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        max_attempts=settings.outbox_max_attempts,
     )
     rt = Runtime(settings, engine, deps, producer, relay)
     rt.start_loop("outbox-relay", relay.run, relay.waiting)
@@ -167,6 +168,7 @@ async def _refresh_outbox(rt: Runtime) -> None:
     service = rt.settings.service_name
     metrics.OUTBOX_BACKLOG.labels(service).set(count)
     metrics.OUTBOX_OLDEST_AGE.labels(service).set(max(age, 0.0))
+    metrics.OUTBOX_PARKED.labels(service).set(await rt.relay.parked_count())
 
 
 async def stop_runtime(rt: Runtime) -> None:
