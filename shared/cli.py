@@ -12,11 +12,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.contracts.topics import DLQ_SUFFIX, all_specs
 from shared.db import make_engine, make_sessionmaker
-from shared.messaging import outbox
+from shared.messaging import dlq, outbox
 from shared.messaging.admin import ensure_topics
 from shared.migrations import upgrade
 from shared.settings import ServiceSettings
+from shared.web.service import make_producer
 
 T = TypeVar("T")
 
@@ -48,6 +50,7 @@ def service_cli(
         typer.echo("database migrated")
 
     cli.add_typer(_outbox_cli(settings_cls), name="outbox")
+    cli.add_typer(_dlq_cli(settings_cls), name="dlq")
     return cli
 
 
@@ -88,6 +91,49 @@ def _outbox_cli(settings_cls: type[ServiceSettings]) -> typer.Typer:
             raise typer.BadParameter("give outbox ids or --all")
         count = _with_sessions(settings_cls().database_url, lambda s: outbox.release(s, ids or None))
         typer.echo(f"{count} row(s) released")
+
+    return cli
+
+
+def _dlq_cli(settings_cls: type[ServiceSettings]) -> typer.Typer:
+    cli = typer.Typer(no_args_is_help=True, help="Dead-lettered events.")
+
+    @cli.command("replay")
+    def replay(
+        topic: Annotated[
+            list[str] | None, typer.Option(help="Dead-letter topic(s); all of them by default.")
+        ] = None,
+        event_id: Annotated[str | None, typer.Option(help="Only the event with this CloudEvent id.")] = None,
+        limit: Annotated[int | None, typer.Option(help="At most this many per topic, oldest first.")] = None,
+        dry_run: Annotated[bool, typer.Option(help="List what would be replayed; send nothing.")] = False,
+    ) -> None:
+        """Send dead letters back to their original topic with their key, headers and event id: a consumer
+        that handled one already skips it, so replaying twice is safe."""
+        settings = settings_cls()
+        topics = topic or [s.name for s in all_specs(settings.topic_prefix) if s.name.endswith(DLQ_SUFFIX)]
+        bootstrap = settings.kafka_bootstrap_servers
+
+        async def go() -> tuple[list, int]:
+            found = [
+                r
+                for t in topics
+                for r in await dlq.dead_letters(bootstrap, t, event_id=event_id, limit=limit)
+            ]
+            if dry_run or not found:
+                return found, 0
+            producer = make_producer(bootstrap)
+            await producer.start()
+            try:
+                return found, await dlq.replay(producer, found)
+            finally:
+                await producer.stop()
+
+        found, sent = asyncio.run(go())
+        table = Table("dlq offset", "event id", "type", "from", "reason", "consumer")
+        for r in found:
+            table.add_row(*dlq.describe(r).values())
+        Console().print(table)
+        typer.echo(f"{len(found)} dead letter(s) found, {'none (dry run)' if dry_run else sent} replayed")
 
     return cli
 
