@@ -22,11 +22,18 @@ HANDLER_SECONDS = Histogram("border_handler_seconds", "Time to handle one event"
 HTTP_SECONDS = Histogram(
     "border_http_request_seconds", "HTTP request duration", ["method", "route", "status"]
 )
+# Any token is a valid HTTP method: a label per method a client makes up would grow without bound.
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 # Every replica of a service reads the same database, so these read the same: aggregate with max().
 OUTBOX_BACKLOG = Gauge("border_outbox_backlog", "Outbox rows not yet published", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
     "border_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when none)", ["service"]
+)
+OUTBOX_PARKED = Gauge(
+    "border_outbox_parked",
+    "Outbox rows the broker refused for good, parked until an operator releases them",
+    ["service"],
 )
 CONSUMER_LAG = Gauge(
     "border_consumer_lag",
@@ -86,6 +93,5 @@ class HttpMetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            HTTP_SECONDS.labels(scope["method"], template, str(status[0])).observe(
-                time.perf_counter() - start
-            )
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
+            HTTP_SECONDS.labels(method, template, str(status[0])).observe(time.perf_counter() - start)

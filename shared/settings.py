@@ -7,7 +7,7 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from jwt import PyJWKClient
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.web.auth import TokenConfig
@@ -111,6 +111,18 @@ class ServiceSettings(BaseSettings):
     environment: Literal["dev", "test", "prod"] = Field(
         "dev", validation_alias=AliasChoices("BORDER_ENV", "environment")
     )
+    # --- shared robustness (issue 19) ---
+    # The bearer token Prometheus scrapes /metrics with, one for every service; unset, only loopback
+    # callers may scrape, and production refuses to start.
+    metrics_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("METRICS_TOKEN", "metrics_token")
+    )
+    # Request bodies above this are refused with 413 before anything reads them (per service:
+    # <PREFIX>_MAX_BODY_BYTES).
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+    # Broker refusals of one outbox row (too large, topic unknown or forbidden) before it is parked.
+    outbox_max_attempts: int = Field(5, gt=0)
+    # --- end of shared robustness ---
 
     @model_validator(mode="after")
     def _no_weak_token_keys(self):
@@ -126,6 +138,8 @@ class ServiceSettings(BaseSettings):
             why = self.jwt_key and public_key_weakness(self.jwt_key)
             if why:
                 raise ValueError(f"JWT_KEY {why}")
+        if self.environment == "prod" and not self.metrics_token:
+            raise ValueError("METRICS_TOKEN must be set in production: /metrics shows per-checkpoint counts")
         return self
 
     def token_config(self) -> TokenConfig:

@@ -3,14 +3,27 @@
 `enqueue` adds the encoded event to the `outbox` table of the caller's transaction; `OutboxRelay`
 publishes committed rows in id order with an idempotent producer and marks them sent. A crash between
 publishing and marking publishes the rows again: consumers dedupe on the CloudEvent id (see `inbox`).
+
+A row the broker refuses for what it is (too large, its topic unknown or forbidden) would block the relay
+for ever: after `max_attempts` refusals it is parked instead, kept but skipped, until an operator releases
+it (`border-<service> outbox parked|release`). The rows after it are published meanwhile.
 """
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -55,6 +68,20 @@ outbox = Table(
     Column("published_at", UtcDateTime),
 )
 # The relay only ever scans unpublished rows.
+# `published_at` of a parked row: not NULL, so the relay skips it; in the future, so `purge_sent` keeps it.
+# A value rather than a column: every service's outbox stays as its first migration made it.
+PARKED = datetime(9999, 12, 31, tzinfo=UTC)
+# Refusals of the record itself: sending it again fails again, whatever the broker's health. An unknown
+# topic is also what a broker not yet serving metadata looks like: parking it after a few attempts (each
+# waits the producer's request timeout) is safe, since a parked row is kept and can be released.
+REFUSED = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+)
 Index("ix_outbox_unpublished", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
 
 processed_event = Table(
@@ -131,12 +158,15 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         keep_sent: timedelta = timedelta(days=1),
+        max_attempts: int = 5,
     ):
         self._sessions = sessions
         self._producer = producer
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._keep_sent = keep_sent
+        self._max_attempts = max_attempts
+        self._refusals: dict[int, int] = {}  # row id -> refusals so far, by this relay
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first pass: the relay holds a working connection
         sessions.kw.setdefault("info", {})[_WAKE] = self.wake
@@ -171,12 +201,20 @@ class OutboxRelay:
                 self._wake.clear()
 
     async def publish_batch(self) -> int:
-        """Publish the oldest unpublished rows and mark them sent, in one transaction."""
+        """Publish the oldest unpublished rows and mark them sent, in one transaction; returns how many
+        rows were taken to their end (published or parked)."""
         async with self._sessions.begin() as session:
             # FOR UPDATE makes a second relay of the same database wait, so order holds with replicas.
             rows = (
                 await session.execute(
-                    select(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.value)
+                    select(
+                        outbox.c.id,
+                        outbox.c.event_id,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.headers,
+                        outbox.c.value,
+                    )
                     .where(outbox.c.published_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(self._batch_size)
@@ -185,28 +223,71 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self._publish(rows)
-            await self._mark_sent(session, [r.id for r in rows])
-        return len(rows)
-
-    async def _publish(self, rows) -> None:
-        futures = [
-            await self._producer.send(
-                r.topic,
-                value=r.value,
-                key=r.key.encode(),
-                headers=[(k, v.encode()) for k, v in r.headers.items()],
+            sent, refused = await self._publish(rows)
+            await self._mark_sent(session, sent)
+            to_park = self._count_refusals(refused)
+            await self._park(session, [r.id for r, _ in to_park])
+        for r, exc in to_park:
+            # Ids and the error's type only: the row's value is personal data.
+            log.error(
+                "outbox row parked: the broker refuses it",
+                extra={
+                    "outbox_id": r.id,
+                    "event_id": r.event_id,
+                    "topic": r.topic,
+                    "error": type(exc).__name__,
+                },
             )
-            for r in rows
-        ]
-        for r, fut in zip(rows, futures, strict=True):
-            await fut
+        return len(sent) + len(to_park)
+
+    async def _publish(self, rows) -> tuple[list[int], list]:
+        """Send every row; returns the ids published and the (row, error) of those refused for good.
+        Any other failure (the broker away) raises: the transaction rolls back and the batch waits."""
+        futures, refused = [], []
+        for r in rows:
+            try:
+                headers = [(k, v.encode()) for k, v in r.headers.items()]
+                futures.append(
+                    (
+                        r,
+                        await self._producer.send(
+                            r.topic, value=r.value, key=r.key.encode(), headers=headers
+                        ),
+                    )
+                )
+            except REFUSED as exc:
+                refused.append((r, exc))
+        sent = []
+        for r, fut in futures:
+            try:
+                await fut
+            except REFUSED as exc:
+                refused.append((r, exc))
+                continue
+            sent.append(r.id)
+            self._refusals.pop(r.id, None)
             metrics.EVENTS_PUBLISHED.labels(r.topic).inc()
+        return sent, refused
+
+    def _count_refusals(self, refused: list) -> list:
+        """The refused rows that reached `max_attempts` refusals."""
+        to_park = []
+        for r, exc in refused:
+            self._refusals[r.id] = self._refusals.get(r.id, 0) + 1
+            if self._refusals[r.id] >= self._max_attempts:
+                del self._refusals[r.id]
+                to_park.append((r, exc))
+        return to_park
 
     async def _mark_sent(self, session: AsyncSession, ids: list[int]) -> None:
-        await session.execute(
-            update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
-        )
+        if ids:
+            await session.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=datetime.now(UTC))
+            )
+
+    async def _park(self, session: AsyncSession, ids: list[int]) -> None:
+        if ids:
+            await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=PARKED))
 
     async def purge_sent(self) -> None:
         cutoff = datetime.now(UTC) - self._keep_sent
@@ -225,3 +306,51 @@ class OutboxRelay:
                 )
             ).one()
         return count, oldest
+
+    async def parked_count(self) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).where(outbox.c.published_at == PARKED)
+            return (await session.execute(query)).scalar_one()
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    """What an operator sees of a parked row: where it was going and how big it is, not what it says."""
+
+    id: int
+    event_id: str
+    type: str
+    topic: str
+    size: int
+    created_at: datetime
+
+
+async def parked(sessions: async_sessionmaker[AsyncSession], limit: int | None = None) -> list[ParkedRow]:
+    """The parked rows, oldest first."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                outbox.c.id,
+                outbox.c.event_id,
+                outbox.c.headers,
+                outbox.c.topic,
+                func.length(outbox.c.value),
+                outbox.c.created_at,
+            )
+            .where(outbox.c.published_at == PARKED)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        return [
+            ParkedRow(id, event_id, headers.get("ce_type", ""), topic, size, created_at)
+            for id, event_id, headers, topic, size, created_at in rows
+        ]
+
+
+async def release(sessions: async_sessionmaker[AsyncSession], ids: list[int] | None) -> int:
+    """Give parked rows (all of them with `ids` None) back to the relay; returns how many."""
+    query = update(outbox).where(outbox.c.published_at == PARKED).values(published_at=None)
+    if ids is not None:
+        query = query.where(outbox.c.id.in_(ids))
+    async with sessions.begin() as session:
+        return (await session.execute(query)).rowcount

@@ -196,7 +196,7 @@ def public():
     return Depends(_public)
 
 
-# Operations routes every service has; they hold no returnee data.
+# Operations routes every service has; they hold no returnee data (/metrics checks its scrape token).
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 

@@ -2,22 +2,25 @@
 the outbox relay and the consumers, with `/healthz`, `/readyz` and `/metrics`."""
 
 import asyncio
+import hmac
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
 from shared.audit import audit_router
@@ -136,6 +139,7 @@ async def start_runtime(settings: ServiceSettings, subscriptions: SubscriptionsF
         producer,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        max_attempts=settings.outbox_max_attempts,
     )
     rt = Runtime(settings, engine, deps, producer, relay)
     rt.start_loop("outbox-relay", relay.run, relay.waiting)
@@ -164,6 +168,7 @@ async def _refresh_outbox(rt: Runtime) -> None:
     service = rt.settings.service_name
     metrics.OUTBOX_BACKLOG.labels(service).set(count)
     metrics.OUTBOX_OLDEST_AGE.labels(service).set(max(age, 0.0))
+    metrics.OUTBOX_PARKED.labels(service).set(await rt.relay.parked_count())
 
 
 async def stop_runtime(rt: Runtime) -> None:
@@ -231,7 +236,33 @@ async def readyz(rt: RuntimeDep) -> Response:
     )
 
 
-@health.get("/metrics", response_class=PlainTextResponse)  # the Prometheus text format
+def _may_scrape(request: Request) -> None:
+    """The scrape token's bearer, or (with no token set, outside production) a loopback caller.
+
+    Checked before the refreshers run: an unauthorised caller costs no database query.
+    """
+    settings: ServiceSettings = request.app.state.settings
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(401, "a scrape token is required", headers={"WWW-Authenticate": "Bearer"})
+        return
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.environment == "prod" or not loopback:
+        raise HTTPException(403, "metrics are served to loopback callers only while METRICS_TOKEN is unset")
+
+
+@health.get(
+    "/metrics",
+    response_class=PlainTextResponse,  # the Prometheus text format
+    dependencies=[Depends(_may_scrape)],
+    responses={401: {"description": "No or a wrong scrape token"}, 403: {"description": "Not loopback"}},
+)
 async def metrics_endpoint(request: Request) -> Response:
     rt = getattr(request.app.state, "runtime", None)
     if rt is not None:
@@ -246,6 +277,65 @@ async def _refused(request: Request, exc: Exception) -> Response:
         return await request_validation_exception_handler(request, RequestValidationError([problem]))
     assert isinstance(exc, DomainError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses request bodies over `max_bytes` with 413: at once when Content-Length says so, else as soon
+    as the streamed chunks add up to more. Pure ASGI, outside every route: nothing has read the body yet.
+
+    A route that reads a streamed body past the cap gets an exception from `receive`; whatever it answers
+    then is dropped for the 413, so nothing it did with a partial body is acknowledged. Use cases read the
+    whole body before they write, so nothing is stored either (tests/integration/test_body_limit.py).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit():
+                await JSONResponse({"detail": "invalid Content-Length"}, 400)(scope, receive, send)
+                return
+            if int(length) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+        exceeded = started = False
+
+        async def counted() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _TooLarge
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # the 413 below answers instead
+            started = True
+            await send(message)
+
+        with suppress(_TooLarge):
+            await self.app(scope, counted, guarded)
+        if exceeded and not started:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body over {self.max_bytes} bytes"
+        await JSONResponse({"detail": detail}, 413, headers={"Connection": "close"})(scope, receive, send)
 
 
 def create_service_app(
@@ -279,7 +369,9 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.token_config = settings.token_config()
+    app.state.settings = settings  # read by the /metrics check before the runtime exists
     app.add_middleware(DenyUnruledRoutes)  # deny by default: a route without require()/public() answers 403
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before anything reads a body
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(CorrelationMiddleware)  # outermost: even a refused request's log lines carry the id
     app.add_exception_handler(DomainError, _refused)

@@ -26,9 +26,17 @@ def promtool(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60, check=False)
 
 
+TOKEN_FILE = "/run/secrets/metrics_token"
+
+
 @needs_promtool
-def test_promtool_accepts_the_config_and_its_rules():
-    result = promtool("check", "config", str(PROMETHEUS / "prometheus.yml"))
+def test_promtool_accepts_the_config_and_its_rules(tmp_path):
+    # promtool insists the token file exists: check a copy reading a made-up one.
+    (tmp_path / "token").write_text("scrape-token")
+    shutil.copy(PROMETHEUS / "alerts.yml", tmp_path)
+    config = (PROMETHEUS / "prometheus.yml").read_text().replace(TOKEN_FILE, str(tmp_path / "token"))
+    (tmp_path / "prometheus.yml").write_text(config)
+    result = promtool("check", "config", str(tmp_path / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -72,3 +80,10 @@ def test_every_service_is_scraped():
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     assert jobs == {p.parent.name for p in (ROOT / "services").glob("*/main.py")}
+
+
+def test_every_job_scrapes_with_the_token_file():
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    for job in config["scrape_configs"]:
+        auth = job.get("authorization")
+        assert auth == {"credentials_file": TOKEN_FILE}, f"{job['job_name']} sends no token"
