@@ -35,3 +35,21 @@ async def test_registration_reads_and_corrections_are_audited(stack):
         assert personal not in trail.text, personal
 
     assert (await intake.client.get("/audit", headers=PREY_VENG_WG)).status_code == 403
+
+
+async def test_a_search_audits_each_registration_it_shows(stack):
+    """A list is a read of every record in it: each row it returns is in the trail, ids only."""
+    intake = await stack.start("intake")
+    bodies = [registration(name_latin="Canary Listed") for _ in range(2)]
+    for body in bodies:
+        assert (await intake.client.post("/returnees", json=body, headers=OFFICER)).status_code == 201
+    page = await intake.client.get("/returnees", params={"q": "Canary Listed"}, headers=PREY_VENG_WG)
+    assert page.status_code == 200 and page.json()["total"] == 2
+
+    trail = await intake.client.get("/audit", params={"subject": "pwg-14"}, headers=NATIONAL)
+    entries = trail.json()["items"]
+    assert sorted(e["object_id"] for e in entries) == sorted(b["id"] for b in bodies)
+    assert {(e["action"], e["object_type"], e["route"]) for e in entries} == {
+        ("list", "returnee", "GET /returnees")
+    }
+    assert "Canary" not in trail.text
