@@ -18,7 +18,7 @@ from services.transport.places import province_names
 from services.transport.settings import Settings
 from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
-from shared.unit_of_work import Deps, get_deps
+from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, require
 
@@ -237,19 +237,30 @@ async def create_manifest(body: ManifestIn, deps: TransportDeps, principal: Offi
 async def list_manifests(
     deps: TransportDeps,
     principal: Reader,
+    origin: OriginDep,
     status: Annotated[
         Literal["proposed", "confirmed", "dispatched", "closed", "cancelled"] | None, Query()
     ] = None,
 ) -> list[ManifestOut]:
     """Manifests from or to the caller's provinces."""
-    views = await deps.run(queries.list_manifests, status=status, scope=reading(principal))
+    views = await deps.run(
+        queries.list_manifests, origin=origin, viewer=principal, status=status, scope=reading(principal)
+    )
     now = deps.clock.now()
     return [manifest_out(v, now) for v in views]
 
 
 @router.get("/manifests/{manifest_id}", responses=errors(404))
-async def get_manifest(manifest_id: UUID, deps: TransportDeps, principal: Reader) -> ManifestOut:
-    view = await deps.run(queries.get_manifest, manifest_id=manifest_id, scope=reading(principal))
+async def get_manifest(
+    manifest_id: UUID, deps: TransportDeps, principal: Reader, origin: OriginDep
+) -> ManifestOut:
+    view = await deps.run(
+        queries.get_manifest,
+        origin=origin,
+        viewer=principal,
+        manifest_id=manifest_id,
+        scope=reading(principal),
+    )
     return manifest_out(view, deps.clock.now())
 
 
@@ -323,9 +334,9 @@ async def get_transfer(returnee_id: UUID, deps: TransportDeps, principal: Reader
 
 
 @router.get("/overview")
-async def overview(deps: TransportDeps, principal: Reader) -> dict:
+async def overview(deps: TransportDeps, principal: Reader, origin: OriginDep) -> dict:
     """The working group's page data: who waits for where, what is on the road, what is overdue."""
-    ov = await deps.run(queries.overview, scope=reading(principal))
+    ov = await deps.run(queries.overview, origin=origin, viewer=principal, scope=reading(principal))
     manifests = [manifest_out(v, ov.now) for v in ov.manifests]
     return {
         "now": ov.now,
