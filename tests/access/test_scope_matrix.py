@@ -95,7 +95,9 @@ def people(area: Area, events: list[ReturneeRegistered]) -> None:
 # --- intake: registrations of each checkpoint ------------------------------------------------------------
 
 
-def intake_registration(area: Area, rt) -> dict:
+def intake_registration(area: Area, rt, document: str) -> dict:
+    """A registration of the area; every one of a world holds the same ID document and birth date, so each
+    after the first finds the others as possible duplicates, the other area's among them."""
     name, phone = latin_name("Matrix"), phone_digits()
     area.markers |= {name, phone}
     return {
@@ -106,7 +108,9 @@ def intake_registration(area: Area, rt) -> dict:
         "name_km": "សុខ ដារ៉ា",
         "name_latin": name,
         "sex": "F",
-        "age_years": 30,
+        "date_of_birth": "1996-02-29",
+        "id_doc_type": "national_id",
+        "id_doc_number": document,
         "phone": f"0{phone}",
         "screening": {"temperature_c": 36.7, "symptoms": [], "test_result": "negative"},
         "consent": True,
@@ -117,9 +121,10 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
     svc = await stack.start("intake")
     rt = svc.runtime
     a, b = Area(PREY_VENG), Area(other)
+    document = f"N{uuid.uuid4().int % 10**9:09d}"
     for area, n in ((a, 1), (b, 2)):  # unequal, so a count that mixes the areas shows
         for _ in range(n):
-            body = intake_registration(area, rt)
+            body = intake_registration(area, rt, document)
             r = await svc.client.post("/returnees", json=body, headers=area.caller(Role.checkpoint_officer))
             assert r.status_code == 201, r.text
             area.markers.add(body["id"])
@@ -142,7 +147,7 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
         mutations={
             # Registering at a checkpoint not one's own is refused as a field of the body (403).
             "POST /returnees": Mutation(
-                lambda area: intake_registration(area, rt), outside=403, counted=True
+                lambda area: intake_registration(area, rt, document), outside=403, counted=True
             ),
             "PATCH /returnees/{returnee_id}": Mutation(lambda area: {"worked_in": "Rayong"}),
         },
