@@ -10,12 +10,13 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.transport import handlers, queries
 from services.transport.handlers import ManifestView, Scope
 from services.transport.places import province_names
 from services.transport.settings import Settings
+from shared.contracts.intake import plain_text
 from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
@@ -31,6 +32,10 @@ Reader = Annotated[Principal, require(Role.transport_officer, Role.provincial_wg
 PROVINCE = r"^\d{2}$"
 # Free text goes to PostgreSQL and onto paper manifests: no control characters (NUL is refused by the DB).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A name on a paper manifest: one form of it, nothing hidden (the rule of returnees' names).
+PersonName = Annotated[
+    str, Field(min_length=1, max_length=120, pattern=PRINTABLE), AfterValidator(plain_text)
+]
 
 
 def acting(principal: Principal) -> Scope:
@@ -55,8 +60,8 @@ def _known_province(code: str) -> str:
 class VehicleIn(_In):
     plate: str = Field(min_length=2, max_length=20, pattern=r"^[0-9A-Za-z\u1780-\u17FF .-]+$")
     seats: int = Field(ge=1, le=80)
-    driver: str = Field(min_length=1, max_length=120, pattern=PRINTABLE)
-    escort: str = Field(min_length=1, max_length=120, pattern=PRINTABLE)
+    driver: PersonName
+    escort: PersonName
     origin_province_code: str = Field(pattern=PROVINCE)
 
     _province = field_validator("origin_province_code")(_known_province)

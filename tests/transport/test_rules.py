@@ -208,3 +208,29 @@ async def test_a_manifest_tells_nothing_of_another_provinces_returnees(transport
         r = await client.post("/manifests", json=manifest(other.returnee_id), headers=OFFICER_01)
         assert (r.status_code, r.content) == (unknown.status_code, unknown.content)
     assert await stored(transport) == before
+
+
+async def test_names_of_driver_and_escort_hold_no_invisible_characters(transport):
+    """The same rule as returnees' names (shared.contracts.intake.plain_text): NFC, no hidden reordering."""
+    client = transport.client
+    before = await stored(transport)
+    for field, bad in (("driver", "Sok\u202eDara"), ("escort", "\u2066Chan\u2069"), ("driver", "\ufeffSok")):
+        body = {
+            "plate": "2A-9999",
+            "seats": 4,
+            "driver": "Sok",
+            "escort": "Chan",
+            "origin_province_code": "01",
+        }
+        r = await client.post("/vehicles", json=body | {field: bad}, headers=OFFICER_01)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], r.text
+    assert await stored(transport) == before
+    body = {
+        "plate": "2A-9998",
+        "seats": 4,
+        "driver": "សុខ\u200bដារ៉ា",
+        "escort": "Chan",
+        "origin_province_code": "01",
+    }
+    made = await client.post("/vehicles", json=body, headers=OFFICER_01)
+    assert made.status_code == 201 and made.json()["driver"] == "សុខដារ៉ា"
