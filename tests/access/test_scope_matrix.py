@@ -17,11 +17,13 @@ from fastapi import FastAPI
 from sqlalchemy import true, update
 
 from services.intake import handlers as intake_handlers
+from services.intake.models import Registration
 from services.notify.models import Delivery
 from services.quarantine import demo
 from shared.contracts.intake import QuarantinePolicy, ReturneeReferred, ReturneeRegistered
 from shared.contracts.quarantine import QuarantineStarted
 from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
+from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.web.auth import Role, require
 from shared.web.service import make_producer
@@ -592,6 +594,27 @@ async def test_the_matrix_finds_a_scope_filter_gone_missing(stack, monkeypatch):
         in problems
     )
     assert "GET /returnees/{returnee_id} as checkpoint_officer of A" in problems
+
+
+async def test_the_matrix_finds_a_404_that_tells_an_object_exists(stack, monkeypatch):
+    """Proof of the comparison with a missing id: a 404 worded apart for another area's record is found."""
+    world = await intake_world(stack)
+    original = intake_handlers.get
+
+    async def telling(uow, *, principal, returnee_id):
+        try:
+            return await original(uow, principal=principal, returnee_id=returnee_id)
+        except NotFound:
+            if await uow.session.get(Registration, returnee_id) is not None:
+                raise NotFound("registration of another area") from None
+            raise
+
+    monkeypatch.setattr(intake_handlers, "get", telling)
+    problems = "\n".join(await Matrix(world).run())
+    assert (
+        "GET /returnees/{returnee_id} as checkpoint_officer of A (Poipet / Prey Veng): the other area's "
+        "object is told apart from a missing one" in problems
+    ), problems
 
 
 def test_a_route_the_tables_do_not_know_fails_with_its_name():
