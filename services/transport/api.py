@@ -321,9 +321,17 @@ async def arrival(manifest_id: UUID, body: ArrivalIn, deps: TransportDeps, princ
 
 
 @router.get("/transfers/{returnee_id}", responses=errors(404))
-async def get_transfer(returnee_id: UUID, deps: TransportDeps, principal: Reader) -> TransferOut:
+async def get_transfer(
+    returnee_id: UUID, deps: TransportDeps, principal: Reader, origin: OriginDep
+) -> TransferOut:
     """Where one returnee is on the way home."""
-    t = await deps.run(queries.get_transfer, returnee_id=returnee_id, scope=reading(principal))
+    t = await deps.run(
+        queries.get_transfer,
+        origin=origin,
+        viewer=principal,
+        returnee_id=returnee_id,
+        scope=reading(principal),
+    )
     return TransferOut(
         returnee_id=t.returnee_id,
         household_id=t.household_id,

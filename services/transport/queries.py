@@ -60,7 +60,9 @@ async def list_manifests(
     return views
 
 
-async def get_transfer(uow: Uow, *, returnee_id: UUID, scope: Scope) -> Transfer:
+async def get_transfer(
+    uow: Uow, *, returnee_id: UUID, scope: Scope, viewer: Principal | None = None
+) -> Transfer:
     query = scoped(
         select(Transfer).where(Transfer.returnee_id == returnee_id),
         scope,
@@ -70,6 +72,7 @@ async def get_transfer(uow: Uow, *, returnee_id: UUID, scope: Scope) -> Transfer
     transfer = (await uow.session.execute(query)).scalar_one_or_none()
     if transfer is None:
         raise NotFound("transfer")
+    await _audit_shown(uow, viewer, "read", [transfer.returnee_id])
     return transfer
 
 

@@ -98,11 +98,16 @@ async def test_transport_lists_of_passengers_are_audited(stack):
     reader = bearer(("provincial_wg", "12"), subject="pwg-12")
     for path in ("/manifests", f"/manifests/{manifest['id']}", "/overview"):
         assert (await transport.client.get(path, headers=reader)).status_code == 200, path
+    one = await transport.client.get(f"/transfers/{people[0].returnee_id}", headers=reader)
+    assert one.status_code == 200
 
     rids = sorted(str(p.returnee_id) for p in people)
     routes = ("GET /manifests", "GET /manifests/{manifest_id}", "GET /overview")
     assert await _trail_of(transport, "pwg-12") == sorted(
-        (action, "returnee", r, route)
-        for route, action in zip(routes, ("list", "read", "list"), strict=True)
-        for r in rids
+        [
+            (action, "returnee", r, route)
+            for route, action in zip(routes, ("list", "read", "list"), strict=True)
+            for r in rids
+        ]
+        + [("read", "returnee", str(people[0].returnee_id), "GET /transfers/{returnee_id}")]
     )
