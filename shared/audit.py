@@ -5,6 +5,7 @@ calling `create_audit_table()`), writes to it with `record_access(...)` in the s
 the read or change, and serves it to the national administrator with `audit_router()`.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
@@ -80,20 +81,29 @@ async def record_access(
     uow: UnitOfWork, *, principal: Principal, action: str, object_type: str, object_id: object | None
 ) -> None:
     """Add one audit row to the use case's transaction: it commits, or rolls back, with the access."""
-    origin = uow.origin or Origin()
-    await uow.session.execute(
-        insert(audit_log).values(
-            at=uow.now(),
-            subject=principal.subject,
-            grants=[f"{g.role.value}:{g.scope}" for g in principal.grants],
-            action=action,
-            object_type=object_type,
-            object_id=None if object_id is None else str(object_id),
-            route=origin.route,
-            client_ip=origin.client_ip,
-            user_agent=origin.user_agent,
-        )
+    await record_accesses(
+        uow, principal=principal, action=action, object_type=object_type, object_ids=[object_id]
     )
+
+
+async def record_accesses(
+    uow: UnitOfWork, *, principal: Principal, action: str, object_type: str, object_ids: Iterable[object]
+) -> None:
+    """One audit row per object a list or search showed, in one statement of the use case's transaction."""
+    origin = uow.origin or Origin()
+    common = dict(
+        at=uow.now(),
+        subject=principal.subject,
+        grants=[f"{g.role.value}:{g.scope}" for g in principal.grants],
+        action=action,
+        object_type=object_type,
+        route=origin.route,
+        client_ip=origin.client_ip,
+        user_agent=origin.user_agent,
+    )
+    rows = [common | {"object_id": None if i is None else str(i)} for i in object_ids]
+    if rows:
+        await uow.session.execute(insert(audit_log), rows)
 
 
 class AuditEntry(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from services.intake import handlers
 from services.intake.models import (
@@ -20,6 +20,7 @@ from services.intake.models import (
     RegistrationPage,
 )
 from services.intake.settings import Settings
+from shared.contracts.intake import plain_text
 from shared.errors import Invalid, NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
@@ -62,8 +63,11 @@ async def register_returnee(
 async def search_returnees(
     deps: IntakeDeps,
     principal: Reader,
+    origin: OriginDep,
     q: Annotated[
-        str | None, Query(max_length=100, pattern=PRINTABLE, description="name, phone or document number")
+        str | None,
+        Query(max_length=100, pattern=PRINTABLE, description="name, phone or document number"),
+        AfterValidator(plain_text),  # as the names were stored, or it would miss them
     ] = None,
     checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
     day: date | None = None,
@@ -73,6 +77,7 @@ async def search_returnees(
     """Registrations the caller may see, newest first."""
     return await deps.run(
         handlers.search,
+        origin=origin,
         principal=principal,
         text=q,
         checkpoint_id=checkpoint_id,

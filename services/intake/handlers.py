@@ -22,7 +22,7 @@ from services.intake.models import (
     ScreeningIn,
 )
 from services.intake.settings import Settings
-from shared.audit import record_access
+from shared.audit import record_access, record_accesses
 from shared.contracts.intake import (
     QuarantinePolicy,
     ReturneeCorrected,
@@ -36,6 +36,9 @@ from shared.unit_of_work import UnitOfWork
 from shared.web.auth import Principal, Role
 
 Uow = UnitOfWork[Settings]
+
+# One answer for every taken id, one's own checkpoint's or another's: no telling which, or whose.
+ID_TAKEN = "a registration id in this request is already used for another registration"
 
 
 # --- registration ---------------------------------------------------------------------------------------
@@ -98,7 +101,7 @@ async def register(uow: Uow, *, principal: Principal, request: RegistrationIn) -
         # Another request with the same id committed first: answer as a re-send would.
         existing = await _stored_household(session, request, digest)
         if existing is None:
-            raise Conflict("a registration id in this request is already used") from None
+            raise Conflict(ID_TAKEN) from None
         return existing, False
     for row in rows:
         await uow.emit(_snapshot(ReturneeRegistered, row))
@@ -179,8 +182,9 @@ async def _stored_household(
     head = await session.get(Registration, request.id)
     if head is None:
         return None
+    # Another checkpoint's id gets the answer one's own does, and it says nothing of the record.
     if head.payload_hash != digest:
-        raise Conflict("this registration id was used for different details")
+        raise Conflict(ID_TAKEN)
     members = []
     if head.household_id is not None:
         household = select(Registration).where(
@@ -215,27 +219,17 @@ async def _duplicates(
         else false()
     )
     found = await session.execute(
-        select(
-            Registration.id,
-            Registration.checkpoint_id,
-            Registration.arrived_at,
-            Registration.id_doc_number,
-        )
+        select(Registration.id_doc_number)
         .where(or_(same_doc, same_person), Registration.id.not_in(exclude))
-        .order_by(Registration.arrived_at.desc())
         .limit(5)
     )
-    return [
-        DuplicateHint(
-            id=f.id,
-            checkpoint_id=f.checkpoint_id,
-            arrived_at=f.arrived_at,
-            reason="same_id_document"
-            if row.id_doc_number and f.id_doc_number == row.id_doc_number
-            else "same_name_birth_village",
-        )
-        for f in found
-    ]
+    # The earlier record may be another area's, and this one is read by other areas than that one's:
+    # the hint names the reason only, and the working group looks it up.
+    reasons = {
+        "same_id_document" if row.id_doc_number and doc == row.id_doc_number else "same_name_birth_village"
+        for doc in found.scalars()
+    }
+    return [DuplicateHint(reason=r) for r in sorted(reasons)]
 
 
 def _snapshot(cls, row: Registration):
@@ -421,6 +415,9 @@ async def search(
             .offset(offset)
         )
     ).all()
+    await record_accesses(
+        uow, principal=principal, action="list", object_type="returnee", object_ids=[r.id for r in rows]
+    )
     return RegistrationPage(total=total, items=[to_out(r) for r in rows])
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Field as Column_
 from sqlmodel import SQLModel
 
 from shared.audit import add_audit_table
-from shared.contracts.intake import VILLAGE_PATTERN, QuarantinePolicy, Sex, SpecialCare
+from shared.contracts.intake import VILLAGE_PATTERN, QuarantinePolicy, Sex, SpecialCare, plain_text
 from shared.db import UtcDateTime
 from shared.geo.gazetteer import load_gazetteer
 from shared.messaging.outbox import add_messaging_tables
@@ -167,15 +167,22 @@ def _unique(values: list) -> list:
 
 # No control characters in free text: PostgreSQL refuses NUL, and nobody types the others.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# Every free text of a person goes through plain_text first, on every path in (registration, household
+# member, correction), so what is stored, compared for duplicates and searched is one form of it.
 KhmerName = Annotated[
-    str, Field(min_length=1, max_length=100, pattern=PRINTABLE), AfterValidator(_khmer_name)
+    str,
+    Field(min_length=1, max_length=100, pattern=PRINTABLE),
+    AfterValidator(plain_text),
+    AfterValidator(_khmer_name),
 ]
-LatinName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_latin_name)]
+LatinName = Annotated[
+    str, Field(min_length=1, max_length=100), AfterValidator(plain_text), AfterValidator(_latin_name)
+]
 Phone = Annotated[
     Annotated[str, Field(max_length=24), AfterValidator(_phone)] | None, BeforeValidator(_blank_to_none)
 ]
 OptionalText = Annotated[
-    Annotated[str, Field(max_length=120, pattern=PRINTABLE)] | None,
+    Annotated[str, Field(max_length=120, pattern=PRINTABLE), AfterValidator(plain_text)] | None,
     BeforeValidator(_blank_to_none),
 ]
 DocNumber = Annotated[
@@ -268,12 +275,15 @@ class CorrectionIn(_Strict):
 
 
 class DuplicateHint(BaseModel):
-    """An earlier registration that may be the same person: shown to the officer, never merged."""
+    """An earlier registration may be the same person: shown to the officer, never merged.
 
-    id: UUID
-    checkpoint_id: str
-    arrived_at: datetime
+    It names no record: that one may be another area's (rows stored before this rule lose their ids here).
+    """
+
     reason: Literal["same_id_document", "same_name_birth_village"]
+    advice: Literal["a possible duplicate exists; ask the provincial working group"] = (
+        "a possible duplicate exists; ask the provincial working group"
+    )
 
 
 class RegistrationOut(BaseModel):

@@ -17,7 +17,7 @@ from services.quarantine.models import (
     SupplyUpdate,
 )
 from services.quarantine.settings import Settings
-from shared.unit_of_work import Deps, get_deps
+from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, require
 
@@ -96,6 +96,7 @@ async def update_supply(
 async def list_episodes(
     deps: QuarantineDeps,
     principal: EpisodeReader,
+    origin: OriginDep,
     status_: Annotated[EpisodeStatus | None, Query(alias="status")] = None,
     facility_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,40}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -104,6 +105,8 @@ async def list_episodes(
     """Episodes the caller may see, by status (`referred`: held for health care, not yet cleared)."""
     return await deps.run(
         queries.episodes,
+        origin=origin,
+        viewer=principal,
         scope=queries.episode_scope(principal),
         status=status_,
         facility_id=facility_id,
@@ -113,20 +116,30 @@ async def list_episodes(
 
 
 @router.get("/episodes/{episode_id}", responses=errors(404))
-async def get_episode(deps: QuarantineDeps, episode_id: UUID, principal: EpisodeReader) -> EpisodeDetail:
+async def get_episode(
+    deps: QuarantineDeps, episode_id: UUID, principal: EpisodeReader, origin: OriginDep
+) -> EpisodeDetail:
     """One episode with its check-in history and missed days."""
     return await deps.run(
-        queries.episode_detail, scope=queries.episode_scope(principal), episode_id=episode_id
+        queries.episode_detail,
+        origin=origin,
+        viewer=principal,
+        scope=queries.episode_scope(principal),
+        episode_id=episode_id,
     )
 
 
 @router.get("/returnees/{returnee_id}/episode", responses=errors(404))
 async def get_returnee_episode(
-    deps: QuarantineDeps, returnee_id: UUID, principal: EpisodeReader
+    deps: QuarantineDeps, returnee_id: UUID, principal: EpisodeReader, origin: OriginDep
 ) -> EpisodeDetail:
     """A returnee's episode with its check-in history."""
     return await deps.run(
-        queries.episode_detail, scope=queries.episode_scope(principal), returnee_id=returnee_id
+        queries.episode_detail,
+        origin=origin,
+        viewer=principal,
+        scope=queries.episode_scope(principal),
+        returnee_id=returnee_id,
     )
 
 

@@ -5,14 +5,14 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.audit import add_audit_table
-from shared.contracts.intake import QuarantinePolicy, SpecialCare
+from shared.contracts.intake import QuarantinePolicy, SpecialCare, plain_text
 from shared.db import UtcDateTime
 from shared.messaging.outbox import add_messaging_tables
 
@@ -127,8 +127,11 @@ class Checkin(Table, table=True):
 
 # Free text: no control characters (PostgreSQL refuses NUL in text, and nobody types the others).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# Typed by staff or a commune chief: one form of it, nothing hidden (the rule of returnees' names).
 Symptom = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=PRINTABLE)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=PRINTABLE),
+    AfterValidator(plain_text),
 ]
 FacilityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 

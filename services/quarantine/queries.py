@@ -21,6 +21,7 @@ from services.quarantine.models import (
     SupplyRead,
 )
 from services.quarantine.settings import Settings
+from shared.audit import record_access, record_accesses
 from shared.errors import NotFound
 from shared.scope import scoped, under
 from shared.web.auth import Principal, Role
@@ -178,6 +179,7 @@ async def episodes(
     facility_id: str | None,
     limit: int,
     offset: int,
+    viewer: Principal | None = None,
 ) -> list[EpisodeRead]:
     query = select(Episode).where(scope)
     if status == REFERRED:
@@ -192,6 +194,14 @@ async def episodes(
     rows = list((await uow.session.execute(query)).scalars())
     checks = await checks_of(uow.session, [e.id for e in rows])
     today = uow.clock.today()
+    if viewer is not None:
+        await record_accesses(
+            uow,
+            principal=viewer,
+            action="list",
+            object_type="returnee",
+            object_ids=[e.returnee_id for e in rows],
+        )
     return [EpisodeRead(**_episode_read(uow.settings, e, checks[e.id], today)) for e in rows]
 
 
@@ -201,6 +211,7 @@ async def episode_detail(
     scope: ColumnElement[bool],
     episode_id: UUID | None = None,
     returnee_id: UUID | None = None,
+    viewer: Principal | None = None,
 ) -> EpisodeDetail:
     query = select(Episode).where(scope)
     if episode_id is not None:
@@ -210,6 +221,10 @@ async def episode_detail(
     episode = (await uow.session.execute(query)).scalar_one_or_none()
     if episode is None:
         raise NotFound("episode not found")
+    if viewer is not None:
+        await record_access(
+            uow, principal=viewer, action="read", object_type="returnee", object_id=episode.returnee_id
+        )
     checkins = (await checks_of(uow.session, [episode.id]))[episode.id]
     history = [CheckinRead.model_validate(c, from_attributes=True) for c in checkins]
     return EpisodeDetail(

@@ -10,15 +10,16 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.transport import handlers, queries
 from services.transport.handlers import ManifestView, Scope
 from services.transport.places import province_names
 from services.transport.settings import Settings
+from shared.contracts.intake import plain_text
 from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
-from shared.unit_of_work import Deps, get_deps
+from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, require
 
@@ -31,6 +32,10 @@ Reader = Annotated[Principal, require(Role.transport_officer, Role.provincial_wg
 PROVINCE = r"^\d{2}$"
 # Free text goes to PostgreSQL and onto paper manifests: no control characters (NUL is refused by the DB).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A name on a paper manifest: one form of it, nothing hidden (the rule of returnees' names).
+PersonName = Annotated[
+    str, Field(min_length=1, max_length=120, pattern=PRINTABLE), AfterValidator(plain_text)
+]
 
 
 def acting(principal: Principal) -> Scope:
@@ -55,8 +60,8 @@ def _known_province(code: str) -> str:
 class VehicleIn(_In):
     plate: str = Field(min_length=2, max_length=20, pattern=r"^[0-9A-Za-z\u1780-\u17FF .-]+$")
     seats: int = Field(ge=1, le=80)
-    driver: str = Field(min_length=1, max_length=120, pattern=PRINTABLE)
-    escort: str = Field(min_length=1, max_length=120, pattern=PRINTABLE)
+    driver: PersonName
+    escort: PersonName
     origin_province_code: str = Field(pattern=PROVINCE)
 
     _province = field_validator("origin_province_code")(_known_province)
@@ -237,19 +242,30 @@ async def create_manifest(body: ManifestIn, deps: TransportDeps, principal: Offi
 async def list_manifests(
     deps: TransportDeps,
     principal: Reader,
+    origin: OriginDep,
     status: Annotated[
         Literal["proposed", "confirmed", "dispatched", "closed", "cancelled"] | None, Query()
     ] = None,
 ) -> list[ManifestOut]:
     """Manifests from or to the caller's provinces."""
-    views = await deps.run(queries.list_manifests, status=status, scope=reading(principal))
+    views = await deps.run(
+        queries.list_manifests, origin=origin, viewer=principal, status=status, scope=reading(principal)
+    )
     now = deps.clock.now()
     return [manifest_out(v, now) for v in views]
 
 
 @router.get("/manifests/{manifest_id}", responses=errors(404))
-async def get_manifest(manifest_id: UUID, deps: TransportDeps, principal: Reader) -> ManifestOut:
-    view = await deps.run(queries.get_manifest, manifest_id=manifest_id, scope=reading(principal))
+async def get_manifest(
+    manifest_id: UUID, deps: TransportDeps, principal: Reader, origin: OriginDep
+) -> ManifestOut:
+    view = await deps.run(
+        queries.get_manifest,
+        origin=origin,
+        viewer=principal,
+        manifest_id=manifest_id,
+        scope=reading(principal),
+    )
     return manifest_out(view, deps.clock.now())
 
 
@@ -305,9 +321,17 @@ async def arrival(manifest_id: UUID, body: ArrivalIn, deps: TransportDeps, princ
 
 
 @router.get("/transfers/{returnee_id}", responses=errors(404))
-async def get_transfer(returnee_id: UUID, deps: TransportDeps, principal: Reader) -> TransferOut:
+async def get_transfer(
+    returnee_id: UUID, deps: TransportDeps, principal: Reader, origin: OriginDep
+) -> TransferOut:
     """Where one returnee is on the way home."""
-    t = await deps.run(queries.get_transfer, returnee_id=returnee_id, scope=reading(principal))
+    t = await deps.run(
+        queries.get_transfer,
+        origin=origin,
+        viewer=principal,
+        returnee_id=returnee_id,
+        scope=reading(principal),
+    )
     return TransferOut(
         returnee_id=t.returnee_id,
         household_id=t.household_id,
@@ -323,9 +347,9 @@ async def get_transfer(returnee_id: UUID, deps: TransportDeps, principal: Reader
 
 
 @router.get("/overview")
-async def overview(deps: TransportDeps, principal: Reader) -> dict:
+async def overview(deps: TransportDeps, principal: Reader, origin: OriginDep) -> dict:
     """The working group's page data: who waits for where, what is on the road, what is overdue."""
-    ov = await deps.run(queries.overview, scope=reading(principal))
+    ov = await deps.run(queries.overview, origin=origin, viewer=principal, scope=reading(principal))
     manifests = [manifest_out(v, ov.now) for v in ov.manifests]
     return {
         "now": ov.now,

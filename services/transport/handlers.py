@@ -270,10 +270,13 @@ async def create_manifest(
         raise Invalid(("body", "vehicle_id"), "no such vehicle in your province")
     if vehicle.id not in {v.id for v in await _free_vehicles(session, vehicle.origin_province)}:
         raise Conflict("vehicle_id: the vehicle is on another manifest")
-    chosen = await _transfers(session, returnee_ids)
-    missing = set(returnee_ids) - {t.returnee_id for t in chosen}
-    if missing:
-        raise Invalid(("body", "returnee_ids"), f"{min(map(str, missing))} is not known to transport")
+    # Only returnees leaving the caller's provinces: another province's is "not known", like an id nobody
+    # has, so a refusal tells nothing of their stage, destination or household.
+    chosen = await _transfers(session, returnee_ids, scope)
+    known = {t.returnee_id for t in chosen}
+    for i, rid in enumerate(returnee_ids):
+        if rid not in known:
+            raise Invalid(("body", "returnee_ids", i), "not known to transport")
     households = {t.household_id for t in chosen if t.household_id}
     kin = await _household_ready(session, households, destination_province)
     problems = domain.manifest_problems(
@@ -301,8 +304,9 @@ async def create_manifest(
     return await load_view(session, manifest)
 
 
-async def _transfers(session: AsyncSession, ids: Iterable[UUID]) -> list[Transfer]:
-    query = select(Transfer).where(Transfer.returnee_id.in_(list(ids))).with_for_update()
+async def _transfers(session: AsyncSession, ids: Iterable[UUID], scope: Scope) -> list[Transfer]:
+    query = select(Transfer).where(Transfer.returnee_id.in_(list(ids)))
+    query = scoped(query, scope, Transfer.origin_province).with_for_update()
     return list((await session.execute(query)).scalars())
 
 

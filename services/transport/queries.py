@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.transport.handlers import ACTIVE, ManifestView, Scope, Uow, load_view, scoped
 from services.transport.models import Manifest, Transfer, Vehicle
+from shared.audit import record_accesses
 from shared.errors import NotFound
+from shared.web.auth import Principal
 
 
 async def list_vehicles(uow: Uow, *, scope: Scope) -> list[tuple[Vehicle, str | None]]:
@@ -22,7 +24,16 @@ async def list_vehicles(uow: Uow, *, scope: Scope) -> list[tuple[Vehicle, str | 
     return [(v, s) for v, s in rows]
 
 
-async def get_manifest(uow: Uow, *, manifest_id: UUID, scope: Scope) -> ManifestView:
+async def _audit_shown(uow: Uow, viewer: Principal | None, action: str, returnee_ids) -> None:
+    """Passengers' names are personal data: each returnee a read shows goes into the trail, ids only."""
+    if viewer is not None:
+        ids = list(dict.fromkeys(returnee_ids))
+        await record_accesses(uow, principal=viewer, action=action, object_type="returnee", object_ids=ids)
+
+
+async def get_manifest(
+    uow: Uow, *, manifest_id: UUID, scope: Scope, viewer: Principal | None = None
+) -> ManifestView:
     query = scoped(
         select(Manifest).where(Manifest.id == manifest_id),
         scope,
@@ -32,18 +43,26 @@ async def get_manifest(uow: Uow, *, manifest_id: UUID, scope: Scope) -> Manifest
     manifest = (await uow.session.execute(query)).scalar_one_or_none()
     if manifest is None:
         raise NotFound("manifest")
-    return await load_view(uow.session, manifest)
+    view = await load_view(uow.session, manifest)
+    await _audit_shown(uow, viewer, "read", (p.returnee_id for p in view.passengers))
+    return view
 
 
-async def list_manifests(uow: Uow, *, status: str | None, scope: Scope) -> list[ManifestView]:
+async def list_manifests(
+    uow: Uow, *, status: str | None, scope: Scope, viewer: Principal | None = None
+) -> list[ManifestView]:
     query = scoped(select(Manifest), scope, Manifest.origin_province, Manifest.destination_province)
     if status:
         query = query.where(Manifest.status == status)
     manifests = (await uow.session.execute(query.order_by(Manifest.created_at))).scalars().all()
-    return [await load_view(uow.session, m) for m in manifests]
+    views = [await load_view(uow.session, m) for m in manifests]
+    await _audit_shown(uow, viewer, "list", (p.returnee_id for v in views for p in v.passengers))
+    return views
 
 
-async def get_transfer(uow: Uow, *, returnee_id: UUID, scope: Scope) -> Transfer:
+async def get_transfer(
+    uow: Uow, *, returnee_id: UUID, scope: Scope, viewer: Principal | None = None
+) -> Transfer:
     query = scoped(
         select(Transfer).where(Transfer.returnee_id == returnee_id),
         scope,
@@ -53,6 +72,7 @@ async def get_transfer(uow: Uow, *, returnee_id: UUID, scope: Scope) -> Transfer
     transfer = (await uow.session.execute(query)).scalar_one_or_none()
     if transfer is None:
         raise NotFound("transfer")
+    await _audit_shown(uow, viewer, "read", [transfer.returnee_id])
     return transfer
 
 
@@ -66,7 +86,7 @@ class Overview:
     too_large: list[dict]  # waiting households bigger than any vehicle of their border province
 
 
-async def overview(uow: Uow, *, scope: Scope) -> Overview:
+async def overview(uow: Uow, *, scope: Scope, viewer: Principal | None = None) -> Overview:
     """Who waits for which province, what is on the road and when it should arrive, who went missing."""
     cols = (Transfer.origin_province, Transfer.destination_province)
     session = uow.session
@@ -102,6 +122,9 @@ async def overview(uow: Uow, *, scope: Scope) -> Overview:
         )
     )
     too_large = await _households_too_large(session, scope)
+    missing = list(missing.scalars())
+    shown = [p.returnee_id for v in views for p in v.passengers] + [t.returnee_id for t in missing]
+    await _audit_shown(uow, viewer, "list", shown)
     return Overview(
         now=uow.now(),
         too_large=too_large,
@@ -110,7 +133,7 @@ async def overview(uow: Uow, *, scope: Scope) -> Overview:
         ],
         not_ready=[{"destination": d, "held": h, "count": n} for d, h, n in not_ready.all()],
         manifests=views,
-        missing=list(missing.scalars()),
+        missing=missing,
     )
 
 

@@ -1,5 +1,6 @@
 """Events of the intake context (topic `intake.returnee.v1`)."""
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -9,6 +10,24 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts import Event
 from shared.contracts.topics import RETURNEE
+
+# Khmer keyboards type these as invisible word-break hints (the NiDA layout's space bar gives U+200B;
+# ZWNJ and ZWJ only steer a font's ligatures). They are not part of a name, and kept they would make
+# "សុខ\u200bចន្ទា" another person than "សុខចន្ទា" to duplicate checks and search: dropped, not refused.
+_BREAK_HINTS = dict.fromkeys(map(ord, "\u200b\u200c\u200d"))
+# Khmer's two deprecated invisible vowels (Mn, so not caught as Cf): nobody writes them on purpose.
+_INVISIBLE_KHMER = frozenset("\u17b4\u17b5")
+
+
+def plain_text(value: str) -> str:
+    """Free text of a person as stored and compared: NFC, word-break hints dropped; any other invisible
+    format character (Unicode category Cf: bidi overrides and isolates, BOM, soft hyphen, word joiner...)
+    is refused, since it could hide or reorder what the officer reads."""
+    value = unicodedata.normalize("NFC", value.translate(_BREAK_HINTS))
+    if any(unicodedata.category(ch) == "Cf" or ch in _INVISIBLE_KHMER for ch in value):
+        raise ValueError("must not hold invisible format characters (bidi controls, zero-width marks)")
+    return value
+
 
 VillageCode = str  # 8 digits of the NCDD gazetteer, leading zeros kept
 VILLAGE_PATTERN = r"^\d{8}$"

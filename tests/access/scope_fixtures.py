@@ -9,6 +9,7 @@ other area (404, nothing changed, nothing leaked), in both directions.
 """
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,6 +189,27 @@ def _path(route: Route, area: Area, role: Role, fixed: dict[str, str], own: dict
     return path
 
 
+def _missing_path(route: Route, area: Area, role: Role, fixed: dict[str, str], own: dict | None = None):
+    """The path of `_path` with every id in it replaced by one nobody has; None when it holds no id."""
+    path = _path(route, area, role, fixed, own)
+    ids = [
+        value
+        for name in route.params
+        if _is_uuid(value := str(fixed.get(name) or (own or {}).get(name) or area.id_for(role, name)))
+    ]
+    for value in ids:
+        path = path.replace(value, str(uuid.uuid4()))
+    return path if ids else None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 class Matrix:
     """Runs one service's routes for both areas and collects what went wrong, named by route and role."""
 
@@ -269,6 +291,9 @@ class Matrix:
             r = await self.call("GET", _path(route, outside, role, self.w.fixed), headers, params=query)
             if r.status_code != 404:
                 self.fail(route, role, inside, f"object of the other area: {r.status_code}, expected 404")
+            await self.same_as_missing(
+                route, role, inside, r, _missing_path(route, outside, role, self.w.fixed)
+            )
             return
         path = _path(route, inside, role, self.w.fixed)
         r = await self.call("GET", path, headers, params=query)
@@ -314,6 +339,25 @@ class Matrix:
             )
         if found := self.leaks(r.text, outside):
             self.fail(route, role, inside, f"the refusal leaks {outside.place.label}: {found}")
+        if m.outside == 404:
+            missing = _missing_path(route, outside, role, self.w.fixed, m.ids(outside) if m.ids else None)
+            await self.same_as_missing(route, role, inside, r, missing, body=m.body(outside))
+
+    async def same_as_missing(self, route, role, inside: Area, refused, path: str | None, body=None) -> None:
+        """The other area's object is answered byte for byte as an id nobody has: no telling it exists."""
+        if path is None:
+            return
+        query = self.w.queries.get(route.key) if route.method == "GET" else None
+        headers = self.caller(route, role, inside, self.w.b if inside is self.w.a else self.w.a)
+        r = await self.call(route.method, path, headers, body=body, params=query)
+        if (refused.status_code, refused.content) != (r.status_code, r.content):
+            self.fail(
+                route,
+                role,
+                inside,
+                f"the other area's object is told apart from a missing one: {refused.status_code} "
+                f"{refused.text[:80]} against {r.status_code} {r.text[:80]}",
+            )
 
     async def change_inside(self, route: Route, role: Role, inside: Area, outside: Area) -> int:
         m = self.w.mutations[route.key]

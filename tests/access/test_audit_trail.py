@@ -35,3 +35,79 @@ async def test_registration_reads_and_corrections_are_audited(stack):
         assert personal not in trail.text, personal
 
     assert (await intake.client.get("/audit", headers=PREY_VENG_WG)).status_code == 403
+
+
+async def test_a_search_audits_each_registration_it_shows(stack):
+    """A list is a read of every record in it: each row it returns is in the trail, ids only."""
+    intake = await stack.start("intake")
+    bodies = [registration(name_latin="Canary Listed") for _ in range(2)]
+    for body in bodies:
+        assert (await intake.client.post("/returnees", json=body, headers=OFFICER)).status_code == 201
+    page = await intake.client.get("/returnees", params={"q": "Canary Listed"}, headers=PREY_VENG_WG)
+    assert page.status_code == 200 and page.json()["total"] == 2
+
+    trail = await intake.client.get("/audit", params={"subject": "pwg-14"}, headers=NATIONAL)
+    entries = trail.json()["items"]
+    assert sorted(e["object_id"] for e in entries) == sorted(b["id"] for b in bodies)
+    assert {(e["action"], e["object_type"], e["route"]) for e in entries} == {
+        ("list", "returnee", "GET /returnees")
+    }
+    assert "Canary" not in trail.text
+
+
+async def _trail_of(service, subject: str) -> list[tuple[str, str, str, str]]:
+    trail = await service.client.get("/audit", params={"subject": subject}, headers=NATIONAL)
+    assert trail.status_code == 200, trail.text
+    return sorted((e["action"], e["object_type"], e["object_id"], e["route"]) for e in trail.json()["items"])
+
+
+async def test_quarantine_lists_and_reads_of_episodes_are_audited(stack):
+    from tests.quarantine.helpers import add_facility, episode_in, publish
+    from tests.quarantine.helpers import registered as quarantined
+
+    quarantine = await stack.start("quarantine", scheduler_seconds=3600)
+    await add_facility(quarantine, "QF-1", capacity=5)
+    people = [quarantined(), quarantined()]
+    await publish(stack, *people)
+    for p in people:
+        await episode_in(quarantine, p.returnee_id, "placed")
+    reader = bearer(("provincial_wg", "01"), subject="pwg-01")
+    listed = await quarantine.client.get("/episodes", headers=reader)
+    assert listed.status_code == 200 and len(listed.json()) == 2
+    one = await quarantine.client.get(f"/returnees/{people[0].returnee_id}/episode", headers=reader)
+    assert one.status_code == 200
+
+    rids = sorted(str(p.returnee_id) for p in people)
+    assert await _trail_of(quarantine, "pwg-01") == sorted(
+        [("list", "returnee", r, "GET /episodes") for r in rids]
+        + [("read", "returnee", str(people[0].returnee_id), "GET /returnees/{returnee_id}/episode")]
+    )
+
+
+async def test_transport_lists_of_passengers_are_audited(stack):
+    from tests.transport.conftest import PHNOM_PENH, Feed, add_vehicle
+    from tests.transport.conftest import registered as leaving
+    from tests.transport.test_transfers import propose
+
+    transport = await stack.start("transport")
+    feed = Feed(stack, transport)
+    await add_vehicle(transport.client, 4)
+    people = [leaving(PHNOM_PENH), leaving(PHNOM_PENH)]
+    await feed.released(*people)
+    [manifest] = (await propose(transport.client))["manifests"]
+    reader = bearer(("provincial_wg", "12"), subject="pwg-12")
+    for path in ("/manifests", f"/manifests/{manifest['id']}", "/overview"):
+        assert (await transport.client.get(path, headers=reader)).status_code == 200, path
+    one = await transport.client.get(f"/transfers/{people[0].returnee_id}", headers=reader)
+    assert one.status_code == 200
+
+    rids = sorted(str(p.returnee_id) for p in people)
+    routes = ("GET /manifests", "GET /manifests/{manifest_id}", "GET /overview")
+    assert await _trail_of(transport, "pwg-12") == sorted(
+        [
+            (action, "returnee", r, route)
+            for route, action in zip(routes, ("list", "read", "list"), strict=True)
+            for r in rids
+        ]
+        + [("read", "returnee", str(people[0].returnee_id), "GET /transfers/{returnee_id}")]
+    )

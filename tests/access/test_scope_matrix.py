@@ -17,11 +17,13 @@ from fastapi import FastAPI
 from sqlalchemy import true, update
 
 from services.intake import handlers as intake_handlers
+from services.intake.models import Registration
 from services.notify.models import Delivery
 from services.quarantine import demo
 from shared.contracts.intake import QuarantinePolicy, ReturneeReferred, ReturneeRegistered
 from shared.contracts.quarantine import QuarantineStarted
 from shared.contracts.transport import HandedOver, ManifestDispatched, Passenger
+from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.web.auth import Role, require
 from shared.web.service import make_producer
@@ -95,7 +97,9 @@ def people(area: Area, events: list[ReturneeRegistered]) -> None:
 # --- intake: registrations of each checkpoint ------------------------------------------------------------
 
 
-def intake_registration(area: Area, rt) -> dict:
+def intake_registration(area: Area, rt, document: str) -> dict:
+    """A registration of the area; every one of a world holds the same ID document and birth date, so each
+    after the first finds the others as possible duplicates, the other area's among them."""
     name, phone = latin_name("Matrix"), phone_digits()
     area.markers |= {name, phone}
     return {
@@ -106,7 +110,9 @@ def intake_registration(area: Area, rt) -> dict:
         "name_km": "សុខ ដារ៉ា",
         "name_latin": name,
         "sex": "F",
-        "age_years": 30,
+        "date_of_birth": "1996-02-29",
+        "id_doc_type": "national_id",
+        "id_doc_number": document,
         "phone": f"0{phone}",
         "screening": {"temperature_c": 36.7, "symptoms": [], "test_result": "negative"},
         "consent": True,
@@ -117,9 +123,10 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
     svc = await stack.start("intake")
     rt = svc.runtime
     a, b = Area(PREY_VENG), Area(other)
+    document = f"N{uuid.uuid4().int % 10**9:09d}"
     for area, n in ((a, 1), (b, 2)):  # unequal, so a count that mixes the areas shows
         for _ in range(n):
-            body = intake_registration(area, rt)
+            body = intake_registration(area, rt, document)
             r = await svc.client.post("/returnees", json=body, headers=area.caller(Role.checkpoint_officer))
             assert r.status_code == 201, r.text
             area.markers.add(body["id"])
@@ -142,7 +149,7 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
         mutations={
             # Registering at a checkpoint not one's own is refused as a field of the body (403).
             "POST /returnees": Mutation(
-                lambda area: intake_registration(area, rt), outside=403, counted=True
+                lambda area: intake_registration(area, rt, document), outside=403, counted=True
             ),
             "PATCH /returnees/{returnee_id}": Mutation(lambda area: {"worked_in": "Rayong"}),
         },
@@ -587,6 +594,27 @@ async def test_the_matrix_finds_a_scope_filter_gone_missing(stack, monkeypatch):
         in problems
     )
     assert "GET /returnees/{returnee_id} as checkpoint_officer of A" in problems
+
+
+async def test_the_matrix_finds_a_404_that_tells_an_object_exists(stack, monkeypatch):
+    """Proof of the comparison with a missing id: a 404 worded apart for another area's record is found."""
+    world = await intake_world(stack)
+    original = intake_handlers.get
+
+    async def telling(uow, *, principal, returnee_id):
+        try:
+            return await original(uow, principal=principal, returnee_id=returnee_id)
+        except NotFound:
+            if await uow.session.get(Registration, returnee_id) is not None:
+                raise NotFound("registration of another area") from None
+            raise
+
+    monkeypatch.setattr(intake_handlers, "get", telling)
+    problems = "\n".join(await Matrix(world).run())
+    assert (
+        "GET /returnees/{returnee_id} as checkpoint_officer of A (Poipet / Prey Veng): the other area's "
+        "object is told apart from a missing one" in problems
+    ), problems
 
 
 def test_a_route_the_tables_do_not_know_fails_with_its_name():

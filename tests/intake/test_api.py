@@ -179,9 +179,7 @@ async def test_household_positive_screening_duplicates_and_reused_ids(stack):
     again = registration(id_doc_number=head["id_doc_number"], name_latin="Sok Chandra")
     flagged = await intake.client.post("/returnees", json=again, headers=OFFICER)
     assert flagged.status_code == 201, flagged.text
-    assert [(d["id"], d["reason"]) for d in flagged.json()["possible_duplicates"]] == [
-        (head["id"], "same_id_document")
-    ]
+    assert [d["reason"] for d in flagged.json()["possible_duplicates"]] == ["same_id_document"]
     # Same name, birth date and village, no document: flagged too.
     twin = registration(id_doc_type="none", id_doc_number=None)
     assert (await intake.client.post("/returnees", json=twin, headers=OFFICER)).json()["possible_duplicates"][
@@ -352,3 +350,79 @@ async def test_seed_demo_registers_through_the_use_case_and_publishes_everything
     registered = [e for _, e in events if isinstance(e, ReturneeRegistered)]
     assert len(registered) == people == await _count(intake, Registration)
     assert await demo.seed(intake.runtime, count=12, seed=3) == people  # same seed: new ids, same people
+
+
+DAUNG = "KH-TH-07"
+BATTAMBANG_VILLAGE = "02010101"
+
+
+async def test_a_duplicate_hint_tells_no_other_checkpoints_record(stack):
+    """The same ID document at another checkpoint: the hint says a duplicate may exist, and nothing of it."""
+    intake = await stack.start("intake")
+    first = registration()
+    assert (await intake.client.post("/returnees", json=first, headers=OFFICER)).status_code == 201
+    daung = bearer(("checkpoint_officer", DAUNG), subject="officer-daung")
+    again = registration(
+        checkpoint_id=DAUNG, home_village_code=BATTAMBANG_VILLAGE, id_doc_number=first["id_doc_number"]
+    )
+    flagged = await intake.client.post("/returnees", json=again, headers=daung)
+    assert flagged.status_code == 201, flagged.text
+    assert flagged.json()["possible_duplicates"] == [
+        {
+            "reason": "same_id_document",
+            "advice": "a possible duplicate exists; ask the provincial working group",
+        }
+    ]
+    battambang = bearer(("provincial_wg", "02"))
+    stored = await intake.client.get(f"/returnees/{again['id']}", headers=battambang)
+    assert stored.status_code == 200
+    for secret in (first["id"], POIPET):
+        assert secret not in stored.text and secret not in flagged.text
+
+
+async def test_a_registration_id_of_another_checkpoint_answers_as_one_of_ones_own(stack):
+    """No existence oracle: an id taken at another checkpoint gets the answer an id of one's own gets."""
+    intake = await stack.start("intake")
+    mine, theirs = registration(), registration(checkpoint_id=DAUNG, home_village_code=BATTAMBANG_VILLAGE)
+    daung = bearer(("checkpoint_officer", DAUNG), subject="officer-daung")
+    assert (await intake.client.post("/returnees", json=mine, headers=OFFICER)).status_code == 201
+    assert (await intake.client.post("/returnees", json=theirs, headers=daung)).status_code == 201
+
+    own = await intake.client.post("/returnees", json=registration(id=mine["id"]), headers=OFFICER)
+    other = await intake.client.post("/returnees", json=registration(id=theirs["id"]), headers=OFFICER)
+    as_member = registration(members=[person(id=theirs["id"])])
+    member = await intake.client.post("/returnees", json=as_member, headers=OFFICER)
+    assert own.status_code == other.status_code == member.status_code == 409
+    assert own.content == other.content == member.content
+    assert await _count(intake, Registration) == 2
+
+
+async def test_names_are_stored_nfc_without_invisible_characters(stack):
+    """A zero-width space or another code point order cannot make a second person of the same one."""
+    intake = await stack.start("intake")
+    decomposed = "\u1780\u17dd\u17d2\u1780 ចន្ទា"  # KA ATTHACAN COENG KA: NFC puts COENG first
+    first = registration(name_km="សុខ\u200bចន្ទា", id_doc_type="none", id_doc_number=None)
+    created = await intake.client.post("/returnees", json=first, headers=OFFICER)
+    assert created.status_code == 201, created.text
+    assert created.json()["name_km"] == "សុខចន្ទា"
+    twin = registration(name_km="សុខចន្ទា", id_doc_type="none", id_doc_number=None)
+    assert (await intake.client.post("/returnees", json=twin, headers=OFFICER)).json()["possible_duplicates"]
+    found = await intake.client.get("/returnees", params={"q": "សុខ\u200bចន្ទា"}, headers=OFFICER)
+    assert found.status_code == 200 and found.json()["total"] == 2
+
+    nfd = await intake.client.post("/returnees", json=registration(name_km=decomposed), headers=OFFICER)
+    assert nfd.status_code == 201 and nfd.json()["name_km"] == "\u1780\u17d2\u17dd\u1780 ចន្ទា"
+
+    stored = await _count(intake, Registration)
+    for bad in ("សុខ\u202eចន្ទា", "\ufeffសុខ", "សុខ\u2066ចន្ទា\u2069", "សុខ\u00adចន្ទា", "\u17b4"):
+        refused = await intake.client.post("/returnees", json=registration(name_km=bad), headers=OFFICER)
+        assert refused.status_code == 422 and "name_km" in refused.text, (bad, refused.text)
+    worked = await intake.client.post(
+        "/returnees", json=registration(worked_in="Rayong\u202e"), headers=OFFICER
+    )
+    assert worked.status_code == 422 and "worked_in" in worked.text
+    fix = await intake.client.patch(
+        f"/returnees/{first['id']}", json={"name_km": "ចន្ទា\u200f"}, headers=OFFICER
+    )
+    assert fix.status_code == 422 and "name_km" in fix.text
+    assert await _count(intake, Registration) == stored

@@ -49,6 +49,9 @@ async def test_bad_checkins_are_refused_and_nothing_is_stored(stack):
     assert missing.status_code == 422
     too_long = await checkin(quarantine, episode_id, symptoms=["x" * 61])
     assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"][:2] == ["body", "symptoms"]
+    for hidden in ("cough\u202e", "\ufefffever", "head\u2066ache\u2069"):
+        refused = await checkin(quarantine, episode_id, symptoms=[hidden])
+        assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][:2] == ["body", "symptoms"]
     assert (
         await quarantine.client.post("/episodes/nope/checkins", json={}, headers=ADMIN)
     ).status_code == 422

@@ -188,3 +188,49 @@ def test_every_route_has_an_explicit_access_rule():
     from shared.web.auth import assert_every_route_has_a_rule
 
     assert_every_route_has_a_rule(create_app(Settings(environment="test")))
+
+
+async def test_a_manifest_tells_nothing_of_another_provinces_returnees(transport, feed):
+    """Another province's returnee, waiting or held, gets the answer an id nobody knows gets."""
+    client = transport.client
+    van = await add_vehicle(client, 4)
+    waiting_at_daung = registered(PHNOM_PENH, checkpoint="KH-TH-07")  # Battambang (02)
+    held_at_daung = registered(KAMPONG_CHAM, checkpoint="KH-TH-07", policy="home", symptoms=("cough",))
+    await feed.released(waiting_at_daung, held_at_daung)
+    before = await stored(transport)
+
+    def manifest(rid) -> dict:
+        return {"vehicle_id": van, "destination_province_code": "12", "returnee_ids": [str(rid)]}
+
+    unknown = await client.post("/manifests", json=manifest(uuid4()), headers=OFFICER_01)
+    assert unknown.status_code == 422, unknown.text
+    for other in (waiting_at_daung, held_at_daung):
+        r = await client.post("/manifests", json=manifest(other.returnee_id), headers=OFFICER_01)
+        assert (r.status_code, r.content) == (unknown.status_code, unknown.content)
+    assert await stored(transport) == before
+
+
+async def test_names_of_driver_and_escort_hold_no_invisible_characters(transport):
+    """The same rule as returnees' names (shared.contracts.intake.plain_text): NFC, no hidden reordering."""
+    client = transport.client
+    before = await stored(transport)
+    for field, bad in (("driver", "Sok\u202eDara"), ("escort", "\u2066Chan\u2069"), ("driver", "\ufeffSok")):
+        body = {
+            "plate": "2A-9999",
+            "seats": 4,
+            "driver": "Sok",
+            "escort": "Chan",
+            "origin_province_code": "01",
+        }
+        r = await client.post("/vehicles", json=body | {field: bad}, headers=OFFICER_01)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", field], r.text
+    assert await stored(transport) == before
+    body = {
+        "plate": "2A-9998",
+        "seats": 4,
+        "driver": "សុខ\u200bដារ៉ា",
+        "escort": "Chan",
+        "origin_province_code": "01",
+    }
+    made = await client.post("/vehicles", json=body, headers=OFFICER_01)
+    assert made.status_code == 201 and made.json()["driver"] == "សុខដារ៉ា"
