@@ -32,6 +32,7 @@ from services.notify.models import (
     Returnee,
 )
 from services.notify.settings import Settings
+from shared.audit import record_access
 from shared.contracts.intake import QuarantinePolicy, ReturneeCorrected, ReturneeRegistered
 from shared.contracts.notify import (
     AlertSent,
@@ -100,6 +101,22 @@ async def save_contact(uow: Uow, *, area_code: str, data: ContactIn) -> ContactO
     return contact_out(contact, secret)
 
 
+async def audit(uow: Uow, principal: Principal, action: str, object_type: str, ids: Iterable) -> None:
+    """One trail row per record the caller read or changed, in the use case's own transaction."""
+    for object_id in ids:
+        await record_access(
+            uow, principal=principal, action=action, object_type=object_type, object_id=object_id
+        )
+
+
+def _masked(phone: str | None) -> str:
+    return f"…{phone[-3:]}" if phone else "-"
+
+
+# A contact's fields whose change is its own line in the trail: who redirected a commune's SMS, and when.
+TRACKED = ("phone", "webhook_url", "language", "name")
+
+
 async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: ContactIn) -> ContactOut:
     """Save the contact of a place in the caller's province, its webhook only to a public address."""
     _check_area(area_code, principal)
@@ -108,7 +125,24 @@ async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: C
             await check_webhook_target(data.webhook_url, allow_private=uow.settings.webhooks_allow_private)
         except ValueError as exc:
             raise Invalid(("body", "webhook_url"), str(exc)) from exc
-    return await save_contact(uow, area_code=area_code, data=data)
+    before = await uow.session.get(Contact, area_code)
+    old = {f: getattr(before, f) for f in TRACKED} if before else None
+    saved = await save_contact(uow, area_code=area_code, data=data)
+    changed = [f for f in TRACKED if old and old[f] != getattr(data, f)]
+    actions = ["create"] if old is None else [f"change_{f.removesuffix('_url')}" for f in changed]
+    for action in actions:
+        await audit(uow, principal, action, "contact", [area_code])
+    if "phone" in changed:
+        log.info(
+            "contact phone changed",
+            extra={
+                "area": area_code,
+                "by": principal.subject,
+                "old": _masked(old["phone"]),
+                "new": _masked(data.phone),
+            },
+        )
+    return saved
 
 
 async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> None:
@@ -116,6 +150,7 @@ async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> N
     result = await uow.session.execute(delete(Contact).where(Contact.area_code == area_code))
     if not result.rowcount:
         raise NotFound("contact not found")
+    await audit(uow, principal, "delete", "contact", [area_code])
 
 
 async def seed_contacts(uow: Uow, *, contacts: Iterable[tuple[str, ContactIn]]) -> int:
@@ -561,6 +596,7 @@ async def retry_delivery(uow: Uow, *, principal: Principal, delivery_id: UUID) -
         raise Conflict(f"state: {delivery.state}, only failed is retried")
     delivery.state, delivery.attempts = "queued", 0
     delivery.next_attempt_at, delivery.claimed_at = uow.now(), None
+    await audit(uow, principal, "retry", "delivery", [delivery.id])
     return DeliveryOut.model_validate(delivery, from_attributes=True)
 
 
