@@ -1,6 +1,10 @@
 """HTTP API of the notify service: contacts, follow-ups, deliveries, and Kannel's callbacks."""
 
+import asyncio
 import hmac
+import ipaddress
+import logging
+import time
 import uuid
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -15,6 +19,8 @@ from shared.errors import Forbidden, Invalid
 from shared.unit_of_work import Deps, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["notify"])
 
@@ -109,10 +115,63 @@ async def retry_delivery(delivery_id: UUID, deps: NotifyDeps, principal: Keeper)
     return await deps.run(handlers.retry_delivery, principal=principal, delivery_id=delivery_id)
 
 
-# --- Kannel's callbacks: authenticated by the shared secret in the URL only ------------------------------
+# --- Kannel's callbacks: from the gateway's address, with the shared secret in the URL ---------------------
+
+
+class Callers:
+    """The addresses allowed to call /kannel/*: IPs and networks as given, host names resolved now and then
+    (a restarted container may come back on another address); a name that fails to resolve keeps its last."""
+
+    REFRESH_SECONDS = 60.0
+
+    def __init__(self, allow: list[str]):
+        self.fixed: list = []
+        self.names: dict[str, list] = {}
+        for entry in allow:
+            try:
+                self.fixed.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self.names[entry] = []
+        self.resolved_at = -self.REFRESH_SECONDS
+
+    async def _resolve(self) -> None:
+        loop = asyncio.get_running_loop()
+        for name in self.names:
+            try:
+                infos = await loop.getaddrinfo(name, None)
+            except OSError:
+                log.warning("kannel_callback_allow: name does not resolve", extra={"host": name})
+                continue
+            self.names[name] = [ipaddress.ip_network(info[4][0]) for info in infos]
+        self.resolved_at = time.monotonic()
+
+    async def allow(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if self.names and time.monotonic() - self.resolved_at > self.REFRESH_SECONDS:
+            await self._resolve()
+        return any(ip in net for nets in (self.fixed, *self.names.values()) for net in nets)
+
+
+async def _from_gateway(request: Request, deps: NotifyDeps) -> None:
+    """Refuse a caller that is not Kannel before anything of the request is read."""
+    callers = getattr(request.app.state, "kannel_callers", None)
+    if callers is None:
+        callers = request.app.state.kannel_callers = Callers(deps.settings.kannel_callback_allow)
+    host = request.client.host if request.client else ""
+    if not await callers.allow(host):
+        log.warning("kannel callback refused: caller not in kannel_callback_allow", extra={"client": host})
+        raise Forbidden("caller: not the SMS gateway")
 
 
 def _check_secret(settings: Settings, secret: str) -> None:
+    if not settings.kannel_inbound_secret:
+        log.error("kannel callback refused: NOTIFY_KANNEL_INBOUND_SECRET is not set")
+        raise Forbidden("secret: none configured")
     if not hmac.compare_digest(secret.encode(), settings.kannel_inbound_secret.encode()):
         raise Forbidden("secret: wrong or missing")
 
@@ -125,7 +184,10 @@ def _reply_text(request: Request, text: str, charset: str) -> str:
     return raw.encode("latin-1").decode("utf-16-be", errors="replace")
 
 
-@router.get("/kannel/inbound", dependencies=[public()], responses=errors(403))
+FROM_GATEWAY = [public(), Depends(_from_gateway)]
+
+
+@router.get("/kannel/inbound", dependencies=FROM_GATEWAY, responses=errors(403))
 async def kannel_inbound(
     request: Request,
     deps: NotifyDeps,
@@ -149,7 +211,7 @@ async def kannel_inbound(
     return Response(status_code=200)
 
 
-@router.get("/kannel/dlr", dependencies=[public()], responses=errors(403, 404))
+@router.get("/kannel/dlr", dependencies=FROM_GATEWAY, responses=errors(403, 404))
 async def kannel_dlr(
     deps: NotifyDeps,
     secret: str = "",

@@ -14,7 +14,11 @@ from shared.clock import CAMBODIA
 # Two concatenated UCS-2 parts carry 67 characters each once the concatenation header is in.
 UCS2_PART = 67
 SMS_MAX_UNITS = 2 * UCS2_PART
-CODE_LENGTH = 6
+# 10^8 codes: with at most 10 wrong replies a number a day (handlers.MAX_FAILED_PER_DAY) and some dozens of
+# open follow-ups a commune, a guess hits once in ~100,000 days. Digits: the easiest to type on any keypad.
+CODE_LENGTH = 8
+# The codes of follow-ups opened before they had 8 digits, still answered until those follow-ups end.
+LEGACY_CODE_LENGTH = 6
 
 
 class Level(StrEnum):
@@ -48,7 +52,7 @@ def normalize_phone(raw: str) -> str:
 
 
 def new_code() -> str:
-    """A short follow-up code a chief can type on a basic phone (digits only)."""
+    """A follow-up code a chief can type on a basic phone (digits only)."""
     return "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
 
 
@@ -101,7 +105,7 @@ REPLIES = {
         "sick": "Symptoms recorded for code {code}. Health staff will call.",
     },
 }
-# Sent to an unknown sender or for an unknown code: we do not know the language, so both.
+# Sent to a known contact whose reply we could not match: we do not know the message's language, so both.
 ERROR_REPLY = (
     "សូមអភ័យទោស យើងមិនស្គាល់សារនេះទេ។ Sorry, we could not match this message. Send VISIT, OK or SICK and the code."
 )
@@ -183,13 +187,15 @@ KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 
 
 def parse_reply(text: str) -> tuple[Command, str] | None:
-    """`VISIT 123456` (any case, Khmer keywords and digits too) -> (Command.visit, '123456')."""
+    """`VISIT 12345678` (any case, Khmer keywords and digits too) -> (Command.visit, '12345678')."""
     words = (text or "").translate(KHMER_DIGITS).split()
     if len(words) != 2:
         return None
     command = KEYWORDS.get(words[0].upper())
     code = words[1]
-    if command is None or not (code.isascii() and code.isdigit() and len(code) == CODE_LENGTH):
+    if command is None or not (
+        code.isascii() and code.isdigit() and len(code) in (CODE_LENGTH, LEGACY_CODE_LENGTH)
+    ):
         return None
     return command, code
 

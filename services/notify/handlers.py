@@ -32,6 +32,7 @@ from services.notify.models import (
     Returnee,
 )
 from services.notify.settings import Settings
+from shared.audit import record_access
 from shared.contracts.intake import QuarantinePolicy, ReturneeCorrected, ReturneeRegistered
 from shared.contracts.notify import (
     AlertSent,
@@ -100,6 +101,22 @@ async def save_contact(uow: Uow, *, area_code: str, data: ContactIn) -> ContactO
     return contact_out(contact, secret)
 
 
+async def audit(uow: Uow, principal: Principal, action: str, object_type: str, ids: Iterable) -> None:
+    """One trail row per record the caller read or changed, in the use case's own transaction."""
+    for object_id in ids:
+        await record_access(
+            uow, principal=principal, action=action, object_type=object_type, object_id=object_id
+        )
+
+
+def _masked(phone: str | None) -> str:
+    return f"…{phone[-3:]}" if phone else "-"
+
+
+# A contact's fields whose change is its own line in the trail: who redirected a commune's SMS, and when.
+TRACKED = ("phone", "webhook_url", "language", "name")
+
+
 async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: ContactIn) -> ContactOut:
     """Save the contact of a place in the caller's province, its webhook only to a public address."""
     _check_area(area_code, principal)
@@ -108,7 +125,24 @@ async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: C
             await check_webhook_target(data.webhook_url, allow_private=uow.settings.webhooks_allow_private)
         except ValueError as exc:
             raise Invalid(("body", "webhook_url"), str(exc)) from exc
-    return await save_contact(uow, area_code=area_code, data=data)
+    before = await uow.session.get(Contact, area_code)
+    old = {f: getattr(before, f) for f in TRACKED} if before else None
+    saved = await save_contact(uow, area_code=area_code, data=data)
+    changed = [f for f in TRACKED if old and old[f] != getattr(data, f)]
+    actions = ["create"] if old is None else [f"change_{f.removesuffix('_url')}" for f in changed]
+    for action in actions:
+        await audit(uow, principal, action, "contact", [area_code])
+    if "phone" in changed:
+        log.info(
+            "contact phone changed",
+            extra={
+                "area": area_code,
+                "by": principal.subject,
+                "old": _masked(old["phone"]),
+                "new": _masked(data.phone),
+            },
+        )
+    return saved
 
 
 async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> None:
@@ -116,6 +150,7 @@ async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> N
     result = await uow.session.execute(delete(Contact).where(Contact.area_code == area_code))
     if not result.rowcount:
         raise NotFound("contact not found")
+    await audit(uow, principal, "delete", "contact", [area_code])
 
 
 async def seed_contacts(uow: Uow, *, contacts: Iterable[tuple[str, ContactIn]]) -> int:
@@ -211,7 +246,7 @@ async def _open_followup(uow: Uow, returnee_id: UUID, village_code: str) -> Foll
         return followup
     returnee = await session.get(Returnee, returnee_id)
     # The code's unique constraint decides, not a query per code: a clash (rare while the open follow-ups
-    # are few against a million codes) rolls back its savepoint only, and another code is drawn.
+    # are few against 10^8 codes) rolls back its savepoint only, and another code is drawn.
     for _ in range(CODE_DRAWS):
         followup = Followup(
             returnee_id=returnee_id,
@@ -401,21 +436,47 @@ async def _registered_for_home(uow: Uow, returnee_id: UUID) -> bool:
     return bool(returnee and returnee.policy == "home")
 
 
-ERROR_OUTCOMES = {"unparsed", "unknown_code", "wrong_sender"}
-# Error answers per number and day: anyone can text us, and each answer is an SMS we pay for.
+# Replies that matched nothing. Anyone can text us and the `from` number is all we know of them, so a number
+# gets so many wrong replies an hour and a day (then nothing of it is taken, the right code neither), and a
+# code tried from so many wrong numbers has leaked and is taken from no one.
+FAILED = ("unparsed", "unknown_code", "wrong_sender", "locked")
+MAX_FAILED_PER_HOUR = 5
+MAX_FAILED_PER_DAY = 10
+MAX_WRONG_SENDERS_PER_CODE = 5
+# Error answers per contact and day: each is an SMS we pay for. Never to a number that is no contact (toll
+# fraud: a premium number would have us pay it for every message it sends).
 MAX_ERROR_REPLIES = 3
 
 
-async def _may_answer_error(uow: Uow, phone: str) -> bool:
-    recent = await uow.session.scalar(
-        select(func.count())
-        .select_from(Reply)
-        .where(
-            Reply.sender == phone,
-            Reply.outcome.in_(ERROR_OUTCOMES),
-            Reply.received_at > uow.now() - timedelta(days=1),
-        )
+async def _failed(uow: Uow, *where, since: datetime | None = None) -> int:
+    query = select(func.count()).select_from(Reply).where(Reply.outcome.in_(FAILED), *where)
+    if since is not None:
+        query = query.where(Reply.received_at > since)
+    return await uow.session.scalar(query)
+
+
+async def _throttled(uow: Uow, phone: str) -> bool:
+    now = uow.now()
+    return (
+        await _failed(uow, Reply.sender == phone, since=now - timedelta(hours=1)) >= MAX_FAILED_PER_HOUR
+        or await _failed(uow, Reply.sender == phone, since=now - timedelta(days=1)) >= MAX_FAILED_PER_DAY
     )
+
+
+async def _locked(uow: Uow, followup: Followup) -> bool:
+    wrong = await _failed(uow, Reply.returnee_id == followup.returnee_id, Reply.outcome == "wrong_sender")
+    return wrong >= MAX_WRONG_SENDERS_PER_CODE
+
+
+async def _is_contact(uow: Uow, phone: str) -> bool:
+    known = await uow.session.scalar(select(Contact.area_code).where(Contact.phone == phone).limit(1))
+    return known is not None
+
+
+async def _may_answer_error(uow: Uow, phone: str) -> bool:
+    if not await _is_contact(uow, phone):
+        return False
+    recent = await _failed(uow, Reply.sender == phone, since=uow.now() - timedelta(days=1))
     return recent < MAX_ERROR_REPLIES
 
 
@@ -436,35 +497,43 @@ async def handle_reply(uow: Uow, *, sender: str, text: str, message_id: str) -> 
         return "duplicate"
 
 
-async def _take_reply(uow: Uow, *, phone: str, text: str, message_id: str) -> str:
-    session = uow.session
-    parsed = parse_reply(text)
-    followup = contact = None
-    if parsed:
-        followup = await session.scalar(select(Followup).where(Followup.code == parsed[1]))
-    if followup:
-        contact = await session.get(Contact, followup.commune_code)
+async def _match(uow: Uow, phone: str, parsed: tuple[Command, str] | None) -> tuple[str, Followup | None]:
+    """What a reply is (a command, or why it is refused) and the follow-up its code names."""
+    if await _throttled(uow, phone):
+        return "throttled", None
     if parsed is None:
-        outcome = "unparsed"
-    elif followup is None:
-        outcome = "unknown_code"
-    elif contact is None or normalize_phone(contact.phone) != phone:
-        outcome = "wrong_sender"
-    else:
-        outcome = parsed[0].value
-    commune = followup.commune_code if followup and outcome not in ERROR_OUTCOMES else ""
-    if outcome in ERROR_OUTCOMES:
-        answer = ERROR_REPLY if await _may_answer_error(uow, phone) else None
-    else:
+        return "unparsed", None
+    followup = await uow.session.scalar(select(Followup).where(Followup.code == parsed[1]))
+    if followup is None:
+        return "unknown_code", None
+    if await _locked(uow, followup):
+        return "locked", followup
+    contact = await uow.session.get(Contact, followup.commune_code)
+    if contact is None or normalize_phone(contact.phone) != phone:
+        return "wrong_sender", followup
+    return parsed[0].value, followup
+
+
+async def _take_reply(uow: Uow, *, phone: str, text: str, message_id: str) -> str:
+    parsed = parse_reply(text)
+    outcome, followup = await _match(uow, phone, parsed)
+    answer, commune = None, ""
+    if followup and outcome not in FAILED:
+        contact = await uow.session.get(Contact, followup.commune_code)
         await _apply(uow, command=parsed[0], followup=followup)
-        answer = render_reply(parsed[0], contact.language, parsed[1])
+        answer, commune = render_reply(parsed[0], contact.language, parsed[1]), followup.commune_code
+    elif outcome != "throttled" and await _may_answer_error(uow, phone):
+        answer = ERROR_REPLY
     if answer:
         _reply(uow, to=phone, text=answer, message_id=message_id, commune=commune)
-    session.add(
+    else:
+        log.info("reply not answered", extra={"outcome": outcome})  # never the number: anyone's, maybe
+    uow.session.add(
         Reply(
             message_id=message_id,
             sender=phone,
-            returnee_id=followup.returnee_id if commune else None,
+            # Kept for a wrong sender too: it counts towards the code's lock.
+            returnee_id=followup.returnee_id if followup else None,
             command=parsed[0].value if parsed else None,
             outcome=outcome,
             received_at=uow.now(),
@@ -527,6 +596,7 @@ async def retry_delivery(uow: Uow, *, principal: Principal, delivery_id: UUID) -
         raise Conflict(f"state: {delivery.state}, only failed is retried")
     delivery.state, delivery.attempts = "queued", 0
     delivery.next_attempt_at, delivery.claimed_at = uow.now(), None
+    await audit(uow, principal, "retry", "delivery", [delivery.id])
     return DeliveryOut.model_validate(delivery, from_attributes=True)
 
 

@@ -117,6 +117,11 @@ class Reply(Table, table=True):
     received_at: datetime = Field(sa_column=_when(nullable=False))
 
 
+# What a reply counts before it is taken: the sender's recent wrong replies, the code's wrong senders.
+Index("ix_reply_sender_received_at", Reply.sender, Reply.received_at)
+Index("ix_reply_returnee_id", Reply.returnee_id)
+
+
 # --- API schemas ---------------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from services.notify.handlers import Uow, contact_out
+from services.notify.handlers import Uow, audit, contact_out
 from services.notify.models import Contact, ContactOut, Delivery, DeliveryOut, Followup, FollowupOut
 from shared.errors import NotFound
 from shared.scope import scoped
@@ -29,7 +29,9 @@ async def list_contacts(
         if not principal.is_national and area[:2] not in principal.scopes(Role.provincial_wg):
             raise NotFound("area not found")
         query = query.where(Contact.area_code.startswith(area))
-    return [contact_out(c) for c in (await uow.session.scalars(query)).all()]
+    rows = (await uow.session.scalars(query)).all()
+    await audit(uow, principal, "list", "contact", [c.area_code for c in rows])
+    return [contact_out(c) for c in rows]
 
 
 async def list_followups(
@@ -41,6 +43,7 @@ async def list_followups(
         query = query.where(Followup.state == state)
     query = query.order_by(Followup.created_at.desc()).limit(limit).offset(offset)
     rows = (await uow.session.scalars(query)).all()
+    await audit(uow, principal, "list", "followup", [f.returnee_id for f in rows])
     return [FollowupOut.model_validate(f, from_attributes=True) for f in rows]
 
 
@@ -51,6 +54,7 @@ async def get_followup(uow: Uow, *, principal: Principal, returnee_id: UUID) -> 
     followup = await uow.session.scalar(query)
     if followup is None:
         raise NotFound("follow-up not found")
+    await audit(uow, principal, "read", "followup", [followup.returnee_id])
     return FollowupOut.model_validate(followup, from_attributes=True)
 
 
@@ -71,6 +75,7 @@ async def list_deliveries(
         query = query.where(Delivery.state == state)
     query = query.order_by(Delivery.created_at.desc(), Delivery.id).limit(limit).offset(offset)
     rows = (await uow.session.scalars(query)).all()
+    await audit(uow, principal, "list", "delivery", [d.id for d in rows])
     return [DeliveryOut.model_validate(d, from_attributes=True) for d in rows]
 
 
@@ -79,6 +84,7 @@ async def get_delivery(uow: Uow, *, principal: Principal, delivery_id: UUID) -> 
     delivery = await uow.session.scalar(query)
     if delivery is None:
         raise NotFound("delivery not found")
+    await audit(uow, principal, "read", "delivery", [delivery.id])
     return DeliveryOut.model_validate(delivery, from_attributes=True)
 
 

@@ -1,5 +1,6 @@
 """Settings of the notify service (environment variables prefixed `NOTIFY_`)."""
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -14,15 +15,19 @@ class Settings(ServiceSettings):
     # Where Kannel reaches us back (delivery reports); the inbound URL is set in Kannel's own config.
     public_url: str = "http://127.0.0.1:8004"
 
-    # Kannel smsbox (deploy/kannel/kannel.conf.template holds the same credentials).
+    # Kannel smsbox (deploy/kannel/kannel.conf.template gets the same credentials). No defaults: a secret in
+    # the repository is everyone's. An empty inbound secret refuses every callback; production refuses it.
     kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
     kannel_send_user: str = "notify"
-    kannel_send_password: str = "notify-secret"  # noqa: S105 - the local Kannel's
-    kannel_inbound_secret: str = "kannel-inbound-secret"  # noqa: S105 - the local Kannel's
+    kannel_send_password: str = ""
+    kannel_inbound_secret: str = ""
+    # Who may call /kannel/*: IPs, networks (CIDR) or host names (resolved now and then, e.g. compose's
+    # ["kannel"]); anyone else gets 403 before the secret is looked at. A JSON list in the environment.
+    kannel_callback_allow: list[str] = ["127.0.0.1", "::1"]
     sms_sender: str = "1294"
     # bearerbox's status page, read for the queue-length gauges when /metrics is scraped ("" turns it off).
     kannel_status_url: str = "http://127.0.0.1:13000/status.txt"
-    kannel_status_password: str = "border-admin"  # noqa: S105 - the local Kannel's
+    kannel_status_password: str = ""
     # 1 delivered + 2 failed + 8 taken by the SMS centre + 16 rejected by it. 8 comes at once (1 may take
     # hours): it settles an SMS whose sender died before writing down Kannel's answer (worker.py).
     dlr_mask: int = 27
@@ -46,3 +51,11 @@ class Settings(ServiceSettings):
     visit_due_hours: float = 48.0
     followup_days: int = 14
     scan_interval_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _kannel_credentials_in_prod(self):
+        if self.environment == "prod":
+            for name in ("kannel_inbound_secret", "kannel_send_password"):
+                if not getattr(self, name):
+                    raise ValueError(f"NOTIFY_{name.upper()} must be set in production")
+        return self

@@ -1,5 +1,6 @@
 """Notify under test: the in-process service also served over HTTP, so Kannel can call it back."""
 
+import os
 import random
 import uuid
 from datetime import datetime
@@ -129,6 +130,10 @@ FAST = {
     "delivery_backoff_max_seconds": 1.0,
     "webhooks_allow_private": True,
     "scan_interval_seconds": 3600,  # tests run the scanner themselves
+    # No defaults in the code: the local Kannel's (deploy/kannel.sh), unless the run passes its own.
+    "kannel_send_password": os.environ.get("NOTIFY_KANNEL_SEND_PASSWORD", "notify-secret"),
+    "kannel_inbound_secret": os.environ.get("NOTIFY_KANNEL_INBOUND_SECRET", "kannel-inbound-secret"),
+    "kannel_status_password": os.environ.get("NOTIFY_KANNEL_STATUS_PASSWORD", "border-admin"),
 }
 
 

@@ -14,6 +14,7 @@ from services.notify.domain import (
     check_webhook_url,
     is_complete,
     is_public_address,
+    new_code,
     normalize_phone,
     parse_reply,
     render_alert,
@@ -31,20 +32,22 @@ WHEN = datetime(2026, 11, 25, 7, 30, tzinfo=UTC)
 @pytest.mark.parametrize("reason", list(TEMPLATES["km"]))
 def test_long_names_are_shortened_to_two_ucs2_parts(language: str, reason: str) -> None:
     name, village = (LONG_KM, LONG_VILLAGE_KM) if language == "km" else (LONG_EN, LONG_EN)
-    facts = AlertFacts(name=name, sex="F", age=34, village=village, code="482913", when=WHEN, commune=village)
+    facts = AlertFacts(
+        name=name, sex="F", age=34, village=village, code="48291375", when=WHEN, commune=village
+    )
     text = render_alert(reason, language, facts)
     assert ucs2_units(text) <= SMS_MAX_UNITS
     assert sms_parts(text) <= 2
-    assert "482913" in text  # the code is never cut
+    assert "48291375" in text  # the code is never cut
     assert "…" in text
 
 
 def test_a_short_khmer_alert_is_kept_whole() -> None:
-    facts = AlertFacts(name="សុខ ដារ៉ា", sex="F", age=34, village="អូរធំ", code="482913", when=WHEN)
+    facts = AlertFacts(name="សុខ ដារ៉ា", sex="F", age=34, village="អូរធំ", code="48291375", when=WHEN)
     text = render_alert("dispatched", "km", facts)
     assert "សុខ ដារ៉ា" in text and "ស្រី" in text and "34" in text and "អូរធំ" in text
     assert "25/11 14:30" in text  # arrival in Cambodia's time
-    assert "VISIT 482913" in text
+    assert "VISIT 48291375" in text
 
 
 def test_the_error_reply_fits_one_message_pair() -> None:
@@ -54,23 +57,32 @@ def test_the_error_reply_fits_one_message_pair() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("VISIT 123456", (Command.visit, "123456")),
-        ("  visit   123456 ", (Command.visit, "123456")),
-        ("sick 000123", (Command.sick, "000123")),
-        ("OK 999999", (Command.ok, "999999")),
-        ("សួរ ១២៣៤៥៦", (Command.visit, "123456")),  # Khmer keyword and digits
-        ("ឈឺ 123456", (Command.sick, "123456")),
-        ("សុខ 123456", (Command.ok, "123456")),
+        ("VISIT 12345678", (Command.visit, "12345678")),
+        ("  visit   12345678 ", (Command.visit, "12345678")),
+        ("sick 00012345", (Command.sick, "00012345")),
+        ("OK 99999999", (Command.ok, "99999999")),
+        ("សួរ ១២៣៤៥៦៧៨", (Command.visit, "12345678")),  # Khmer keyword and digits
+        ("ឈឺ 12345678", (Command.sick, "12345678")),
+        ("សុខ 12345678", (Command.ok, "12345678")),
+        ("VISIT 123456", (Command.visit, "123456")),  # sent before codes had 8 digits
         ("VISIT", None),
         ("VISIT 12345", None),
         ("VISIT 1234567", None),
-        ("HELLO 123456", None),
-        ("VISIT 123456 extra", None),
+        ("VISIT 123456789", None),
+        ("HELLO 12345678", None),
+        ("VISIT 12345678 extra", None),
         ("", None),
     ],
 )
 def test_parse_reply(text: str, expected) -> None:
     assert parse_reply(text) == expected
+
+
+def test_reply_codes_are_eight_digits_and_vary() -> None:
+    # 10^8 codes against at most 10 wrong replies a day per number (handlers.MAX_FAILED_PER_DAY).
+    codes = {new_code() for _ in range(200)}
+    assert all(len(c) == 8 and c.isascii() and c.isdigit() for c in codes)
+    assert len(codes) > 190
 
 
 @pytest.mark.parametrize(

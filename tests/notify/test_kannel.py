@@ -6,8 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from services.notify.domain import ERROR_REPLY, AlertFacts, Command, render_alert, render_reply
+from services.notify.models import Reply
 from shared.contracts.notify import AlertSent, VisitRecorded
 from shared.contracts.topics import FOLLOWUP
 from tests.infra.kannel_log import read_sent, wait_for_sms
@@ -142,14 +144,23 @@ async def test_replies_injected_at_the_sms_centre_reach_notify_through_smsbox(no
     await sms_to(chief, render_reply(Command.visit, "km", code1))
 
     await kannel_sh("inject", stranger, sender, f"សួរ {code2}")  # the right code from the wrong phone
-    await sms_to(stranger, ERROR_REPLY)
+    await wait_until(lambda: _replied(notify, stranger), what="the stranger's reply recorded")
     assert (await notify.followup(second.returnee_id)).visited_at is None
+    # A number that is no contact gets no answer: it could be a premium number making us pay.
+    assert [d for d in await notify.deliveries(reason="reply") if d.to_phone == stranger] == []
+    await kannel_sh("inject", chief, sender, "VISIT")  # the chief's own typo is answered
+    await sms_to(chief, ERROR_REPLY)
 
     await kannel_sh("inject", chief, sender, f"សួរ {code2}")  # Khmer keyword from the chief
     await wait_until(lambda: _visited(notify, second), what="second visit recorded")
     events = [e for _, e in await notify.stack.events(FOLLOWUP, expect=2)]
     visits = [e.returnee_id for e in events if isinstance(e, VisitRecorded)]
     assert sorted(visits) == sorted([first.returnee_id, second.returnee_id])
+
+
+async def _replied(notify, number: str) -> bool:
+    async with notify.rt.sessions() as session:
+        return await session.scalar(select(Reply.id).where(Reply.sender == number)) is not None
 
 
 async def _visited(notify, person) -> bool:
