@@ -105,7 +105,7 @@ async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: C
     _check_area(area_code, principal)
     if data.webhook_url:
         try:
-            await check_webhook_target(data.webhook_url, allow_private=uow.settings.webhooks_allow_private)
+            await check_webhook_target(data.webhook_url, uow.settings)
         except ValueError as exc:
             raise Invalid(("body", "webhook_url"), str(exc)) from exc
     return await save_contact(uow, area_code=area_code, data=data)
