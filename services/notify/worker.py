@@ -77,6 +77,10 @@ def _payload(delivery: Delivery, facts: AlertFacts, returnee: Returnee, now: dat
     }
 
 
+class NoContact(LookupError):
+    """The area's contact was removed after the alert was queued."""
+
+
 class Job:
     """A claimed delivery with everything needed to send it outside the transaction."""
 
@@ -97,7 +101,7 @@ async def _prepare(session: AsyncSession, delivery: Delivery, now: datetime) -> 
         return Job(delivery, to=delivery.to_phone)
     contact = await session.get(Contact, delivery.recipient_area)
     if contact is None:
-        raise LookupError("contact removed")
+        raise NoContact("contact removed")
     facts = await _facts(session, delivery, contact.language)
     returnee = await session.get(Returnee, delivery.returnee_id)
     if delivery.channel == "sms":
@@ -215,6 +219,9 @@ class DeliveryWorker:
             for delivery in rows:
                 try:
                     job = await _prepare(session, delivery, now)
+                except NoContact:
+                    delivery.state = "no_contact"  # held again, until a contact is saved (release_held)
+                    continue
                 except (LookupError, ValueError) as exc:
                     delivery.state, delivery.last_error = "failed", str(exc)[:200]
                     continue
