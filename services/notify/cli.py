@@ -44,7 +44,7 @@ def _field_errors(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
-async def validate_row(row: dict, gaz: Gazetteer, *, allow_private: bool) -> tuple[str, ContactIn]:
+async def validate_row(row: dict, gaz: Gazetteer, settings: Settings) -> tuple[str, ContactIn]:
     """The row as a contact, or ValueError naming the field that is wrong."""
     area_code = (row.get("area_code") or "").strip()
     if error := _area_error(area_code, gaz):
@@ -57,7 +57,7 @@ async def validate_row(row: dict, gaz: Gazetteer, *, allow_private: bool) -> tup
         raise ValueError(_field_errors(exc)) from exc
     if contact.webhook_url:
         try:
-            await check_webhook_target(contact.webhook_url, allow_private=allow_private)
+            await check_webhook_target(contact.webhook_url, settings)
         except ValueError as exc:
             raise ValueError(f"webhook_url: {exc}") from exc
     return area_code, contact
@@ -74,9 +74,7 @@ async def import_contacts(settings: Settings, path: Path, console: Console) -> t
             list(enumerate(rows, start=2)), description="Importing contacts", console=console
         ):
             try:
-                area_code, contact = await validate_row(
-                    row, gaz, allow_private=settings.webhooks_allow_private
-                )
+                area_code, contact = await validate_row(row, gaz, settings)
             except ValueError as exc:
                 rejected.append(Rejected(line, (row.get("area_code") or "").strip(), str(exc)))
                 continue

@@ -98,6 +98,7 @@ async def save_contact(uow: Uow, *, area_code: str, data: ContactIn) -> ContactO
         contact.webhook_disabled = False
     contact.updated_at = uow.now()
     session.add(contact)
+    await release_held(uow, contact=contact)
     return contact_out(contact, secret)
 
 
@@ -122,7 +123,7 @@ async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: C
     _check_area(area_code, principal)
     if data.webhook_url:
         try:
-            await check_webhook_target(data.webhook_url, allow_private=uow.settings.webhooks_allow_private)
+            await check_webhook_target(data.webhook_url, uow.settings)
         except ValueError as exc:
             raise Invalid(("body", "webhook_url"), str(exc)) from exc
     before = await uow.session.get(Contact, area_code)
@@ -285,11 +286,8 @@ async def queue_alert(
     """
     session, now = uow.session, uow.now()
     contact = await session.get(Contact, recipient_area)
-    if contact is None:
-        log.warning("no contact for area, alert not queued", extra={"area": recipient_area, "reason": reason})
-        return 0
     channels = ["sms"]
-    if contact.webhook_url and not contact.webhook_disabled:
+    if contact and contact.webhook_url and not contact.webhook_disabled:
         channels.append("webhook")
     keys = {channel: f"{reason}:{returnee_id}:{key}:{recipient_area}:{channel}" for channel in channels}
     # The same event again: one alert is enough.
@@ -300,6 +298,10 @@ async def queue_alert(
     # `waiting` for remember_returnee to release otherwise. Set here rather than updated after a flush:
     # the new rows stay in the batch's one multi-row INSERT.
     ready = await session.get(Returnee, returnee_id) is not None
+    # Nobody to tell yet: held, shown (alerts_api) and counted, until a contact is saved (release_held).
+    state = "no_contact" if contact is None else "queued" if ready else "waiting"
+    if contact is None:
+        log.warning("no contact for area, alert held", extra={"area": recipient_area, "reason": reason})
     added = 0
     for channel, dedupe_key in keys.items():
         if dedupe_key in seen:
@@ -313,15 +315,58 @@ async def queue_alert(
                 reason=reason,
                 channel=channel,
                 context=context or {},
-                state="queued" if ready else "waiting",
+                state=state,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
         added += 1
-    if added and ready:
+    if added and state == "queued":
         _wake_worker(uow)
     return added
+
+
+async def release_held(uow: Uow, *, contact: Contact) -> int:
+    """Queue the alerts held for want of this contact (queue_alert), by webhook too if it has one;
+    returns how many it released."""
+    session, now = uow.session, uow.now()
+    held = (
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.state == "no_contact", Delivery.recipient_area == contact.area_code)
+            .with_for_update()
+        )
+    ).all()
+    if not held:
+        return 0
+    known = set(
+        await session.scalars(select(Returnee.id).where(Returnee.id.in_({d.returnee_id for d in held})))
+    )
+    copies = []
+    if contact.webhook_url and not contact.webhook_disabled:
+        keys = {d.dedupe_key.removesuffix(":sms") + ":webhook": d for d in held if d.channel == "sms"}
+        seen = set(await session.scalars(select(Delivery.dedupe_key).where(Delivery.dedupe_key.in_(keys))))
+        copies = [(k, d) for k, d in keys.items() if k not in seen]
+    for delivery in held:
+        delivery.state = "queued" if delivery.returnee_id in known else "waiting"
+        delivery.next_attempt_at = now
+    for dedupe_key, sms in copies:
+        session.add(
+            Delivery(
+                dedupe_key=dedupe_key,
+                returnee_id=sms.returnee_id,
+                commune_code=sms.commune_code,
+                recipient_area=sms.recipient_area,
+                reason=sms.reason,
+                channel="webhook",
+                context=sms.context,
+                state=sms.state,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    _wake_worker(uow)
+    return len(held) + len(copies)
 
 
 async def alert_dispatched(

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from services.notify import cli, handlers, metrics, queries
+from services.notify import alerts_api, cli, handlers, metrics, queries
 from services.notify.api import router
 from services.notify.consumer import subscriptions
 from services.notify.gateways import kannel_queues
@@ -22,7 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 CHANNELS = ("sms", "webhook")
-STATES = ("waiting", "queued", "sending", "sent", "delivered", "failed")
+STATES = ("no_contact", "waiting", "queued", "sending", "sent", "delivered", "failed")
 
 
 async def refresh_deliveries(deps: Deps[Settings]) -> None:
@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app(
         settings,
         title="Notify: commune follow-up by SMS and webhooks",
-        routers=[router],
+        routers=[router, alerts_api.router],
         subscriptions=subscriptions,
         background=background,
         refreshers=lambda deps: [partial(refresh_deliveries, deps), partial(refresh_kannel, settings)],

@@ -33,8 +33,11 @@ class Settings(ServiceSettings):
     dlr_mask: int = 27
     dlr_enabled: bool = True
 
-    # Webhooks: private and loopback targets only for local runs and tests.
+    # Webhooks: private and loopback targets only for local runs and tests; plain http (personal data in
+    # clear) only there too, and never when BORDER_ENV=prod.
     webhooks_allow_private: bool = False
+    webhooks_allow_http: bool = False
+    # The whole delivery (connect, send, answer), not each read.
     webhook_timeout_seconds: float = 5.0
 
     # The delivery worker.

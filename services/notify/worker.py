@@ -30,6 +30,7 @@ from shared.unit_of_work import Deps
 
 log = logging.getLogger(__name__)
 
+CHANNELS = ("sms", "webhook")
 RECOVERY_INTERVAL = 10.0  # seconds between looks for rows a dead process left in `sending`
 
 
@@ -76,6 +77,10 @@ def _payload(delivery: Delivery, facts: AlertFacts, returnee: Returnee, now: dat
     }
 
 
+class NoContact(LookupError):
+    """The area's contact was removed after the alert was queued."""
+
+
 class Job:
     """A claimed delivery with everything needed to send it outside the transaction."""
 
@@ -96,7 +101,7 @@ async def _prepare(session: AsyncSession, delivery: Delivery, now: datetime) -> 
         return Job(delivery, to=delivery.to_phone)
     contact = await session.get(Contact, delivery.recipient_area)
     if contact is None:
-        raise LookupError("contact removed")
+        raise NoContact("contact removed")
     facts = await _facts(session, delivery, contact.language)
     returnee = await session.get(Returnee, delivery.returnee_id)
     if delivery.channel == "sms":
@@ -122,12 +127,19 @@ async def _preload(session: AsyncSession, rows: list[Delivery]) -> None:
 
 
 class DeliveryWorker:
+    """Two lanes, SMS and webhooks, each claiming and sending its own channel: a receiver that is slow (up
+    to its deadline) holds back other webhooks at most, never an SMS."""
+
     def __init__(self, deps: Deps[Settings]):
         self.deps = deps
         self.settings = deps.settings
         self.clock = deps.clock
-        self.wake = asyncio.Event()
-        deps.sessions.kw.setdefault("info", {})[WAKE_WORKER] = self.wake.set
+        self.wakes = {channel: asyncio.Event() for channel in CHANNELS}
+        deps.sessions.kw.setdefault("info", {})[WAKE_WORKER] = self.wake
+
+    def wake(self) -> None:
+        for event in self.wakes.values():
+            event.set()
 
     def _real(self, delta: timedelta) -> timedelta:
         """A wait meant in real time (leases, retries), as a span of the clock, which may run faster."""
@@ -135,24 +147,29 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Send due deliveries and settle what a crash left behind, until cancelled."""
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10) as client, asyncio.TaskGroup() as lanes:
             kannel, webhooks = Kannel(self.settings, client), Webhooks(self.settings, client)
-            # Not at once: the reports smsbox could not give us while we were down come first.
-            next_recovery = asyncio.get_running_loop().time() + RECOVERY_INTERVAL
-            while True:
-                if (tick := asyncio.get_running_loop().time()) >= next_recovery:
-                    await self.recover(kannel_idle=await kannel.idle())
-                    next_recovery = tick + RECOVERY_INTERVAL
-                # Cleared before the claim: a wake-up from a commit during this round starts the next at once.
-                self.wake.clear()
-                jobs = await self.claim()
-                progressed()  # a round done; each send reports too (send_all)
-                if jobs:
-                    await self.send_all(jobs, kannel, webhooks)
-                    continue
-                with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancellation
-                    async with asyncio.timeout(self.settings.delivery_poll_seconds):
-                        await self.wake.wait()
+            for channel in CHANNELS:
+                lanes.create_task(self._lane(channel, kannel, webhooks))
+
+    async def _lane(self, channel: str, kannel: Kannel, webhooks: Webhooks) -> None:
+        wake, loop = self.wakes[channel], asyncio.get_running_loop()
+        # Not at once: the reports smsbox could not give us while we were down come first.
+        next_recovery = loop.time() + RECOVERY_INTERVAL
+        while True:
+            if channel == "sms" and (tick := loop.time()) >= next_recovery:
+                await self.recover(kannel_idle=await kannel.idle())  # both channels' rows
+                next_recovery = tick + RECOVERY_INTERVAL
+            # Cleared before the claim: a wake-up from a commit during this round starts the next at once.
+            wake.clear()
+            jobs = await self.claim(channel)
+            progressed()  # a round done; each send reports too (send_all)
+            if jobs:
+                await self.send_all(jobs, kannel, webhooks)
+                continue
+            with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancellation
+                async with asyncio.timeout(self.settings.delivery_poll_seconds):
+                    await wake.wait()
 
     async def waiting(self) -> int:
         """Deliveries due now (the watchdog's probe)."""
@@ -181,15 +198,18 @@ class DeliveryWorker:
                     .values(state="queued", next_attempt_at=now, last_error="never reached the gateway")
                 )
 
-    async def claim(self) -> list[Job]:
-        """Move due rows to `sending` and commit that before anything is sent."""
+    async def claim(self, channel: str | None = None) -> list[Job]:
+        """Move due rows (of one channel, or all) to `sending` and commit that before anything is sent."""
         now = self.clock.now()
         jobs = []
+        due = [Delivery.state == "queued", Delivery.next_attempt_at <= now]
+        if channel:
+            due.append(Delivery.channel == channel)
         async with self.deps.sessions.begin() as session:
             rows = (
                 await session.scalars(
                     select(Delivery)
-                    .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
+                    .where(*due)
                     .order_by(Delivery.next_attempt_at)
                     .limit(self.settings.delivery_batch_size)
                     .with_for_update(skip_locked=True)
@@ -199,6 +219,9 @@ class DeliveryWorker:
             for delivery in rows:
                 try:
                     job = await _prepare(session, delivery, now)
+                except NoContact:
+                    delivery.state = "no_contact"  # held again, until a contact is saved (release_held)
+                    continue
                 except (LookupError, ValueError) as exc:
                     delivery.state, delivery.last_error = "failed", str(exc)[:200]
                     continue

@@ -129,6 +129,7 @@ FAST = {
     "delivery_backoff_seconds": 0.2,
     "delivery_backoff_max_seconds": 1.0,
     "webhooks_allow_private": True,
+    "webhooks_allow_http": True,  # the receivers of the tests listen on loopback, without TLS
     "scan_interval_seconds": 3600,  # tests run the scanner themselves
     # No defaults in the code: the local Kannel's (deploy/kannel.sh), unless the run passes its own.
     "kannel_send_password": os.environ.get("NOTIFY_KANNEL_SEND_PASSWORD", "notify-secret"),

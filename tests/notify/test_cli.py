@@ -34,10 +34,10 @@ def test_import_saves_good_rows_and_reports_the_others(database: Path, tmp_path:
     # The example.org host must resolve to a public address without the network: pretend it does.
     import services.notify.gateways as gateways
 
-    async def fake_resolves_public(host: str) -> bool:
-        return host == "hooks.example.org"
+    async def fake_resolve(host: str) -> list[str]:
+        return ["93.184.215.14"] if host == "hooks.example.org" else ["127.0.0.1"]
 
-    monkeypatch.setattr(gateways, "_resolves_public", fake_resolves_public)
+    monkeypatch.setattr(gateways, "_resolve", fake_resolve)
     source, rejects = tmp_path / "contacts.csv", tmp_path / "rejects.csv"
     with source.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(ROWS)
