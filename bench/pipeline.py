@@ -214,6 +214,7 @@ class Stack:
         env["TRANSPORT_AUTO_DISPATCH_INTERVAL_SECONDS"] = "0.2"
         env["NOTIFY_PUBLIC_URL"] = f"http://127.0.0.1:{self.ports['notify']}"
         env["NOTIFY_WEBHOOKS_ALLOW_PRIVATE"] = "true"
+        env["NOTIFY_WEBHOOKS_ALLOW_HTTP"] = "true"
         env["QUARANTINE_REQUIRE_FINAL_CHECKIN"] = "false"
         return env
 

@@ -169,6 +169,7 @@ class Stack:
             "TRANSPORT_AUTO_DISPATCH_INTERVAL_SECONDS": "0.5",
             "NOTIFY_PUBLIC_URL": self.services.url("notify"),
             "NOTIFY_WEBHOOKS_ALLOW_PRIVATE": "true",
+            "NOTIFY_WEBHOOKS_ALLOW_HTTP": "true",
             "NOTIFY_KANNEL_SENDSMS_URL": self.kannel.sendsms_url,
             "NOTIFY_KANNEL_STATUS_URL": self.kannel.status_url,
             "NOTIFY_SCAN_INTERVAL_SECONDS": "1",

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from services.notify.models import Reply
 from services.notify.settings import Settings
+from tests.conftest import TEST_PUBLIC_KEY
 from tests.notify.conftest import dispatched, phone, registered, start_notify, villages
 
 
@@ -92,13 +93,26 @@ def test_no_kannel_credential_has_a_default_and_production_needs_them(monkeypatc
     )
     assert settings.kannel_callback_allow == ["127.0.0.1", "::1"]
     with pytest.raises(ValidationError, match="KANNEL_INBOUND_SECRET"):
-        Settings(_env_file=None, environment="prod", jwt_key="k" * 40, kannel_send_password="x")
+        Settings(
+            _env_file=None,
+            environment="prod",
+            jwt_key=TEST_PUBLIC_KEY,
+            metrics_token="m" * 32,
+            kannel_send_password="x",
+        )
     with pytest.raises(ValidationError, match="KANNEL_SEND_PASSWORD"):
-        Settings(_env_file=None, environment="prod", jwt_key="k" * 40, kannel_inbound_secret="x" * 32)
+        Settings(
+            _env_file=None,
+            environment="prod",
+            jwt_key=TEST_PUBLIC_KEY,
+            metrics_token="m" * 32,
+            kannel_inbound_secret="x" * 32,
+        )
     Settings(
         _env_file=None,
         environment="prod",
-        jwt_key="k" * 40,
+        jwt_key=TEST_PUBLIC_KEY,
+        metrics_token="m" * 32,
         kannel_send_password="x",
         kannel_inbound_secret="y",
     )

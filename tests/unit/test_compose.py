@@ -18,8 +18,6 @@ SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scrip
 GLOBAL_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "JWT_JWKS_URL", "BORDER_ENV", "CLOCK_SPEED", "METRICS_TOKEN"}
 # Compose's interpolation: ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}.
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
-# Settings another branch of issue 19 adds (notify's allow-list of Kannel callers): delete once merged.
-ADDED_ELSEWHERE = {"NOTIFY_KANNEL_CALLBACK_ALLOW"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
 
 
@@ -48,8 +46,6 @@ def test_each_service_runs_its_own_entry_point_on_its_own_database():
             if key in GLOBAL_ENV:
                 continue
             assert key.startswith(prefix), f"{name}: {key} is not one of its settings"
-            if key in ADDED_ELSEWHERE:
-                continue
             assert key.removeprefix(prefix).lower() in settings.model_fields, f"{name}: no setting for {key}"
         url = env[f"{prefix}DATABASE_URL"]
         assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
@@ -124,5 +120,9 @@ def test_secrets_script_writes_every_secret_compose_requires_once(tmp_path):
     assert len({v for k, v in values.items() if k != "IDENTITY_SIGNING_KEY"}) == len(values) - 1
     from services.identity.settings import Settings
 
-    issuer = Settings(environment="prod", signing_key=values["IDENTITY_SIGNING_KEY"].strip('"'))
+    issuer = Settings(
+        environment="prod",
+        metrics_token=values["METRICS_TOKEN"].strip('"'),
+        signing_key=values["IDENTITY_SIGNING_KEY"].strip('"'),
+    )
     assert issuer.signing_config().algorithm == "EdDSA"

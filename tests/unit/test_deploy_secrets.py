@@ -65,7 +65,9 @@ def test_the_run_commands_secret_files_are_made_once_mode_600(tmp_path):
     assert (key.read_text(), password.read_text()) == first
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in (key, password))
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
-    issuer = IdentitySettings(environment="prod", signing_key_file=key, demo_password=password.read_text())
+    issuer = IdentitySettings(
+        environment="prod", metrics_token="m" * 32, signing_key_file=key, demo_password=password.read_text()
+    )
     assert issuer.signing_config().algorithm == "EdDSA" and password.read_text() not in PRINTED
 
 
