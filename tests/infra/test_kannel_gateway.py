@@ -26,8 +26,9 @@ from tests.infra.kannel_log import Sms, parse_lines, wait_for_sms
 ROOT = Path(__file__).resolve().parents[2]
 SENDSMS = "http://127.0.0.1:13013/cgi-bin/sendsms"
 SEND_USER = os.environ.get("KANNEL_SEND_USER", "notify")
-SEND_PASSWORD = os.environ.get("KANNEL_SEND_PASSWORD", "notify-secret")
-INBOUND_SECRET = os.environ.get("KANNEL_INBOUND_SECRET", "kannel-inbound-secret")
+# The running Kannel's own secrets: tests/conftest.py gives them to notify from its secrets.env.
+SEND_PASSWORD = os.environ.get("NOTIFY_KANNEL_SEND_PASSWORD", "")
+INBOUND_SECRET = os.environ.get("NOTIFY_KANNEL_INBOUND_SECRET", "")
 NOTIFY_URL = os.environ.get("NOTIFY_URL", "http://127.0.0.1:8004")
 
 KHMER = "សួស្តី ពិភពលោក ស្រុកព្រៃវែង"

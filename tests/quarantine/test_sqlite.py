@@ -9,6 +9,7 @@ from services.quarantine import demo, handlers
 from services.quarantine.main import MIGRATIONS, create_app, release_due
 from services.quarantine.settings import Settings
 from shared.migrations import upgrade
+from tests.conftest import TEST_PUBLIC_KEY
 from tests.quarantine.helpers import ADMIN, checkin, registered
 
 
@@ -22,6 +23,7 @@ async def test_an_episode_runs_on_sqlite_with_the_demo_sites(infra, tmp_path, un
         consumer_enabled=False,
         scheduler_seconds=3600,
         environment="test",
+        jwt_key=TEST_PUBLIC_KEY,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
