@@ -55,6 +55,23 @@ class ServiceSettings(BaseSettings):
     environment: Literal["dev", "test", "prod"] = Field(
         "dev", validation_alias=AliasChoices("BORDER_ENV", "environment")
     )
+    # Token revocation: identity's `GET /auth/revocations`, read again this often (a revoked token is refused
+    # at most this long after); unset, nothing is checked, which production refuses.
+    jwt_revocations_url: str | None = Field(
+        None, validation_alias=AliasChoices("JWT_REVOCATIONS_URL", "jwt_revocations_url")
+    )
+    jwt_revocations_refresh_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=30,
+        validation_alias=AliasChoices("JWT_REVOCATIONS_REFRESH_SECONDS", "jwt_revocations_refresh_seconds"),
+    )
+
+    @model_validator(mode="after")
+    def _revocations_checked_in_prod(self):
+        if self.environment == "prod" and not self.jwt_revocations_url:
+            raise ValueError("JWT_REVOCATIONS_URL must be set in production: revoked tokens would pass")
+        return self
 
     @model_validator(mode="after")
     def _no_dev_key_in_prod(self):

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -47,8 +48,8 @@ async def token(
         raise Invalid(("body", "username"), "must not contain control characters")
     loop = asyncio.get_running_loop()
     started = loop.time()
-    principal = await deps.run(handlers.log_in, origin=origin, username=form.username, password=form.password)
-    if principal is None:
+    logged_in = await deps.run(handlers.log_in, origin=origin, username=form.username, password=form.password)
+    if logged_in is None:
         # Every failure answers the same time after it began, whether or not the username exists; waited
         # out here, after the failure is committed, so no connection is held while waiting.
         await asyncio.sleep(max(0.0, settings.failed_login_delay_seconds - (loop.time() - started)))
@@ -58,12 +59,32 @@ async def token(
             detail="invalid username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    if logged_in.not_before is not None:
+        # Just after a reset or a grant change, tokens of this second are revoked: issue in the next one.
+        await asyncio.sleep(max(0.0, logged_in.not_before - time.time()))
+    principal = logged_in.principal
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1: tokens are never cached
     return TokenOut(
         access_token=issue_token(settings.signing_config(), principal.subject, principal.grants, ttl),
         expires_in=int(ttl.total_seconds()),
     )
+
+
+class RevocationsOut(BaseModel):
+    # SHA-256 of the subject (`shared.web.revocation.subject_key`) -> the first `iat` still accepted.
+    not_before: dict[str, int]
+
+
+@router.get("/revocations", response_model=RevocationsOut, dependencies=[public()])
+async def revocations(deps: IdentityDeps, response: Response) -> RevocationsOut:
+    """Whose tokens issued before when are refused: what every service reads to revoke tokens. Open, as
+    the services read it without a token of their own; it names no one."""
+    settings = deps.settings
+    # Beyond a token's lifetime (and the services' leeway) a revocation has nothing left to refuse.
+    max_age = timedelta(minutes=settings.token_ttl_minutes, seconds=settings.token_config().leeway_seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return RevocationsOut(not_before=await deps.run(handlers.revocations, max_age=max_age))
 
 
 @router.get("/me", response_model=Me)

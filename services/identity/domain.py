@@ -54,6 +54,11 @@ def username_problem(username: str) -> str | None:
     return None
 
 
+def not_before(tokens_valid_after: datetime) -> int:
+    """The first `iat` (whole seconds) still accepted: a token issued in the second of the change is not."""
+    return int(tokens_valid_after.timestamp()) + 1
+
+
 @dataclass(frozen=True)
 class Brake:
     """Consecutive failed logins of one username lock it for a while; a success resets the count."""

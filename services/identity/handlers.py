@@ -1,18 +1,28 @@
 """Use cases of identity: log in, create a user, reset a password, seed the demo users."""
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from services.identity.domain import DEMO_USERS, Brake, password_problem, username_problem
+from services.identity.domain import (
+    DEMO_USERS,
+    Brake,
+    not_before,
+    password_problem,
+    scope_fits,
+    username_problem,
+)
 from services.identity.models import User
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.settings import Settings
 from shared.audit import record_access
 from shared.errors import Conflict, Invalid, NotFound
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import UnitOfWork
 from shared.web.auth import Grant, Principal
+from shared.web.revocation import subject_key
 
 Uow = UnitOfWork[Settings]
 
@@ -30,7 +40,18 @@ def _brake(settings: Settings) -> Brake:
     return Brake(settings.max_failed_logins, timedelta(minutes=settings.lockout_minutes))
 
 
-async def log_in(uow: Uow, *, username: str, password: str) -> Principal | None:
+@dataclass(frozen=True)
+class LoggedIn:
+    principal: Principal
+    not_before: int | None  # no token may be issued before this second (see `domain.not_before`)
+
+
+def _revoke_tokens(user: User) -> None:
+    """Refuse every token issued to `user` so far. Real time, as tokens' `iat` is, not the demo clock."""
+    user.tokens_valid_after = datetime.now(UTC)
+
+
+async def log_in(uow: Uow, *, username: str, password: str) -> LoggedIn | None:
     """The user's principal when the password is right and the account open; None otherwise, alike.
 
     A failure is counted (and the account perhaps locked) in this work, which commits even then.
@@ -47,14 +68,15 @@ async def log_in(uow: Uow, *, username: str, password: str) -> Principal | None:
     if not matched:
         await _count_failure(uow, user, brake)
         return None
-    if brake.is_locked(user.locked_until, uow.now()):
-        return None  # guesses running alongside this login locked the account meanwhile
+    if brake.is_locked(user.locked_until, uow.now()) or not user.active:
+        return None  # guesses locked the account, or it was deactivated, while the password was checked
     user.failed_logins, user.locked_until = 0, None
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     principal = principal_of(user)
     await record_access(uow, principal=principal, action="login", object_type="user", object_id=user.id)
-    return principal
+    valid_after = user.tokens_valid_after
+    return LoggedIn(principal, None if valid_after is None else not_before(valid_after))
 
 
 async def _count_failure(uow: Uow, user: User, brake: Brake) -> None:
@@ -72,6 +94,15 @@ async def _count_failure(uow: Uow, user: User, brake: Brake) -> None:
     )
 
 
+def _check_grants(grants: Sequence[Grant]) -> None:
+    if not grants:
+        raise Invalid(("role",), "role: at least one ROLE:SCOPE")
+    gazetteer = load_gazetteer()
+    for grant in grants:
+        if not scope_fits(gazetteer, grant.role, grant.scope):
+            raise Invalid(("role",), f"role: {grant.scope!r} is not a valid scope for {grant.role.value}")
+
+
 def _check_password(password: str) -> None:
     if problem := password_problem(password):
         raise Invalid(("password",), problem)
@@ -84,8 +115,7 @@ async def create_user(
     if problem := username_problem(username):
         raise Invalid(("username",), problem)
     _check_password(password)
-    if not grants:
-        raise Invalid(("role",), "role: at least one ROLE:SCOPE")
+    _check_grants(grants)
     password_hash = await hash_password(password)
     if await _user(uow, username) is not None:
         raise Conflict(f"username: {username} is already taken")
@@ -111,8 +141,41 @@ async def reset_password(uow: Uow, *, by: Principal, username: str, password: st
         raise NotFound(f"username: no user {username}")
     user.password_hash, user.password_changed_at = password_hash, uow.now()
     user.failed_logins, user.locked_until = 0, None
+    _revoke_tokens(user)  # whoever knew the old password may hold a token made with it
     await record_access(uow, principal=by, action="reset_password", object_type="user", object_id=user.id)
     return user
+
+
+async def deactivate_user(uow: Uow, *, by: Principal, username: str) -> User:
+    """The user can no longer log in, and the tokens they hold are refused."""
+    user = await _user(uow, username, lock=True)
+    if user is None:
+        raise NotFound(f"username: no user {username}")
+    user.active = False
+    _revoke_tokens(user)
+    await record_access(uow, principal=by, action="deactivate", object_type="user", object_id=user.id)
+    return user
+
+
+async def set_grants(uow: Uow, *, by: Principal, username: str, grants: Sequence[Grant]) -> User:
+    """Replace a user's grants; tokens carrying the old ones are refused."""
+    _check_grants(grants)
+    user = await _user(uow, username, lock=True)
+    if user is None:
+        raise NotFound(f"username: no user {username}")
+    user.grants = [g.model_dump(mode="json") for g in grants]
+    _revoke_tokens(user)
+    await record_access(uow, principal=by, action="set_grants", object_type="user", object_id=user.id)
+    return user
+
+
+async def revocations(uow: Uow, *, max_age: timedelta) -> dict[str, int]:
+    """Subject key -> not-before of every user whose tokens were revoked within `max_age` (older tokens
+    have expired anyway)."""
+    since = datetime.now(UTC) - max_age
+    query = select(User.username, User.tokens_valid_after).where(User.tokens_valid_after > since)
+    rows = (await uow.session.execute(query)).all()
+    return {subject_key(username): not_before(valid_after) for username, valid_after in rows}
 
 
 async def seed_demo_users(

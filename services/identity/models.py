@@ -30,6 +30,8 @@ class User(Table, table=True):
     locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     password_changed_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # Real time of the last deactivation, password reset or grant change: tokens issued before are revoked.
+    tokens_valid_after: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, index=True))
 
 
 metadata = Table.metadata
