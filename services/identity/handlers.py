@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from services.identity.domain import (
     DEMO_USERS,
@@ -14,7 +14,7 @@ from services.identity.domain import (
     scope_fits,
     username_problem,
 )
-from services.identity.models import User
+from services.identity.models import LoginLock, User
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.settings import Settings
 from shared.audit import record_access
@@ -54,23 +54,31 @@ def _revoke_tokens(user: User) -> None:
 async def log_in(uow: Uow, *, username: str, password: str) -> LoggedIn | None:
     """The user's principal when the password is right and the account open; None otherwise, alike.
 
-    A failure is counted (and the account perhaps locked) in this work, which commits even then.
+    Failures are counted per username *and client address*, so a guesser elsewhere locks only themselves
+    out, never the officer at their own tablet; the count is kept in this work, which commits even then.
     """
     brake = _brake(uow.settings)
-    user = await _user(uow, username.strip().lower())  # usernames are stored in lower case
-    usable = user is not None and user.active and not brake.is_locked(user.locked_until, uow.now())
+    username = username.strip().lower()  # usernames are stored in lower case
+    client = ((uow.origin and uow.origin.client_ip) or "-")[:64]
+    # Real time: at the demo clock's 1440x a 15-minute lock would end in under a second.
+    now = datetime.now(UTC)
+    user = await _user(uow, username)
+    lock = await uow.session.get(LoginLock, (username, client))
+    usable = user is not None and user.active and not brake.is_locked(lock and lock.locked_until, now)
     # Always hash once, so unknown, locked and wrong all take the same time.
     matched = await verify_password(user.password_hash if usable else None, password)
     if user is None:
         return None
-    # Read again under lock: logins and guesses of the same user may run alongside this one.
+    # Read again under the user's lock: logins and guesses of the same user may run alongside this one.
     user = await uow.session.get(User, user.id, with_for_update=True, populate_existing=True)
+    lock = await uow.session.get(LoginLock, (username, client), populate_existing=True)
     if not matched:
-        await _count_failure(uow, user, brake)
+        await _count_failure(uow, user, lock or LoginLock(username=username, client=client), brake, now)
         return None
-    if brake.is_locked(user.locked_until, uow.now()) or not user.active:
-        return None  # guesses locked the account, or it was deactivated, while the password was checked
-    user.failed_logins, user.locked_until = 0, None
+    if (lock is not None and brake.is_locked(lock.locked_until, now)) or not user.active:
+        return None  # guesses locked this client out, or the user was deactivated, meanwhile
+    if lock is not None:
+        await uow.session.delete(lock)  # a success resets this client's count
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     principal = principal_of(user)
@@ -79,12 +87,12 @@ async def log_in(uow: Uow, *, username: str, password: str) -> LoggedIn | None:
     return LoggedIn(principal, None if valid_after is None else not_before(valid_after))
 
 
-async def _count_failure(uow: Uow, user: User, brake: Brake) -> None:
-    now = uow.now()
-    if brake.is_locked(user.locked_until, now):
+async def _count_failure(uow: Uow, user: User, lock: LoginLock, brake: Brake, now: datetime) -> None:
+    if brake.is_locked(lock.locked_until, now):
         return  # already waiting: guesses during the lock do not lengthen it
-    user.failed_logins, locked_until = brake.after_failure(user.failed_logins, now)
-    user.locked_until = locked_until or user.locked_until
+    lock.failures, locked_until = brake.after_failure(lock.failures, now)
+    lock.locked_until = locked_until or lock.locked_until
+    uow.session.add(lock)
     await record_access(
         uow,
         principal=Principal(subject=user.username, grants=()),
@@ -140,7 +148,7 @@ async def reset_password(uow: Uow, *, by: Principal, username: str, password: st
     if user is None:
         raise NotFound(f"username: no user {username}")
     user.password_hash, user.password_changed_at = password_hash, uow.now()
-    user.failed_logins, user.locked_until = 0, None
+    await uow.session.execute(delete(LoginLock).where(LoginLock.username == user.username))
     _revoke_tokens(user)  # whoever knew the old password may hold a token made with it
     await record_access(uow, principal=by, action="reset_password", object_type="user", object_id=user.id)
     return user

@@ -12,7 +12,9 @@ from tests.conftest import TEST_TOKENS
 
 
 def _verify(*grants: tuple[str, str]):
-    token = issue_token(TEST_TOKENS, "tester", [Grant(role=r, scope=s) for r, s in grants], timedelta(minutes=5))
+    token = issue_token(
+        TEST_TOKENS, "tester", [Grant(role=r, scope=s) for r, s in grants], timedelta(minutes=5)
+    )
     return verify_token(TEST_TOKENS, token)
 
 
