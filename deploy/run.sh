@@ -39,6 +39,7 @@ export IDENTITY_SIGNING_KEY_FILE=$SECRETS_DIR/identity-signing-key.pem
 export IDENTITY_DEMO_PASSWORD=$(<"$SECRETS_DIR/demo-password")
 export METRICS_TOKEN=$(<"$SECRETS_DIR/metrics-token")
 export JWT_JWKS_URL=http://127.0.0.1:8000/.well-known/jwks.json
+export JWT_REVOCATIONS_URL=http://127.0.0.1:8000/auth/revocations
 trap 'echo; log "stopping"; stop_all; exit 0' INT TERM
 for s in kafka kannel; do
   bash "deploy/$s.sh" status >/dev/null 2>&1 || started=("$s" "${started[@]}")

@@ -111,7 +111,6 @@ class ServiceSettings(BaseSettings):
     environment: Literal["dev", "test", "prod"] = Field(
         "dev", validation_alias=AliasChoices("BORDER_ENV", "environment")
     )
-    # --- shared robustness (issue 19) ---
     # The bearer token Prometheus scrapes /metrics with, one for every service; unset, only loopback
     # callers may scrape, and production refuses to start.
     metrics_token: SecretStr | None = Field(
@@ -122,7 +121,23 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     # Broker refusals of one outbox row (too large, topic unknown or forbidden) before it is parked.
     outbox_max_attempts: int = Field(5, gt=0)
-    # --- end of shared robustness ---
+    # Token revocation: identity's `GET /auth/revocations`, read again this often (a revoked token is refused
+    # at most this long after); unset, nothing is checked, which production refuses.
+    jwt_revocations_url: str | None = Field(
+        None, validation_alias=AliasChoices("JWT_REVOCATIONS_URL", "jwt_revocations_url")
+    )
+    jwt_revocations_refresh_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=30,
+        validation_alias=AliasChoices("JWT_REVOCATIONS_REFRESH_SECONDS", "jwt_revocations_refresh_seconds"),
+    )
+
+    @model_validator(mode="after")
+    def _revocations_checked_in_prod(self):
+        if self.environment == "prod" and not self.jwt_revocations_url:
+            raise ValueError("JWT_REVOCATIONS_URL must be set in production: revoked tokens would pass")
+        return self
 
     @model_validator(mode="after")
     def _no_weak_token_keys(self):
@@ -140,6 +155,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"JWT_KEY {why}")
         if self.environment == "prod" and not self.metrics_token:
             raise ValueError("METRICS_TOKEN must be set in production: /metrics shows per-checkpoint counts")
+        if self.environment == "prod" and not self.jwt_revocations_url:
+            raise ValueError("JWT_REVOCATIONS_URL must be set in production: revoked tokens would pass")
         return self
 
     def token_config(self) -> TokenConfig:

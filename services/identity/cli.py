@@ -84,6 +84,22 @@ def reset_password(username: str, password_stdin: PasswordStdin = False) -> None
     console.print(f"password of {username} reset")
 
 
+def deactivate(username: str) -> None:
+    """Close a user's account: no more logins, and the tokens they hold are refused within a minute."""
+    _run(Settings(), handlers.deactivate_user, by=_operator(), username=username)
+    console.print(f"user {username} deactivated")
+
+
+def set_grants(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="ROLE:SCOPE, e.g. provincial_wg:14; repeatable.")],
+) -> None:
+    """Replace a user's grants; tokens with the old ones are refused within a minute."""
+    grants = _grants(role)
+    _run(Settings(), handlers.set_grants, by=_operator(), username=username, grants=grants)
+    console.print(f"user {username} now holds: {', '.join(f'{g.role.value}:{g.scope}' for g in grants)}")
+
+
 def seed_demo() -> None:
     """Create (or restore) one demo user per role for the local run, and print them."""
     settings = Settings()
@@ -114,4 +130,6 @@ def add_user_commands(cli: typer.Typer) -> None:
     """Add the user commands to the service's `serve`/`migrate` CLI."""
     cli.command("create-user")(create_user)
     cli.command("reset-password")(reset_password)
+    cli.command("deactivate")(deactivate)
+    cli.command("set-grants")(set_grants)
     cli.command("seed-demo")(seed_demo)

@@ -5,46 +5,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.geo.gazetteer import Gazetteer
-from shared.web.auth import GEOGRAPHIC, NATION, Grant, Role
+from shared.web.auth import NATION, Grant, Role
+from shared.web.grants import scope_is_valid
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-FACILITY_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")  # as the quarantine service names its sites
-# How many digits a place code has, for each geographic role.
-CODE_LENGTH = {
-    Role.transport_officer: 2,
-    Role.provincial_wg: 2,
-    Role.district_officer: 4,
-    Role.commune_chief: 6,
-}
 
 
 class InvalidGrant(ValueError):
     """A `ROLE:SCOPE` text that names no role, or a scope that does not fit the role."""
 
 
-def _place_exists(gazetteer: Gazetteer, role: Role, code: str) -> bool:
-    if len(code) != CODE_LENGTH[role] or not code.isdigit():
-        return False
-    lookup = {2: gazetteer.province, 4: gazetteer.district, 6: gazetteer.commune}[len(code)]
-    if lookup(code) is None:
-        return False
-    if role is Role.transport_officer:  # transfers start from a province on the Thai border
-        return any(c.province_code == code for c in gazetteer.checkpoints())
-    return True
-
-
 def scope_fits(gazetteer: Gazetteer, role: Role, scope: str) -> bool:
     """Whether `scope` names something that exists and is of the kind `role` is scoped to."""
-    if role is Role.national_admin:
-        return scope == NATION
-    if role is Role.checkpoint_officer:
-        return gazetteer.checkpoint(scope) is not None
-    if role is Role.facility_staff:
-        return bool(FACILITY_ID.match(scope))
-    assert role in GEOGRAPHIC
-    return _place_exists(gazetteer, role, scope)
+    if not scope_is_valid(role, scope):
+        return False
+    if role is Role.transport_officer:  # an officer is created where transfers start: a Thai border province
+        return any(c.province_code == scope for c in gazetteer.checkpoints())
+    return True
 
 
 def parse_grant(text: str, gazetteer: Gazetteer) -> Grant:
@@ -73,6 +52,11 @@ def username_problem(username: str) -> str | None:
     if not USERNAME.match(username):
         return "username: 2-64 lower-case letters, digits, '.', '_' or '-'"
     return None
+
+
+def not_before(tokens_valid_after: datetime) -> int:
+    """The first `iat` (whole seconds) still accepted: a token issued in the second of the change is not."""
+    return int(tokens_valid_after.timestamp()) + 1
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,28 @@
 """Use cases of identity: log in, create a user, reset a password, seed the demo users."""
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from services.identity.domain import DEMO_USERS, Brake, password_problem, username_problem
-from services.identity.models import User
+from services.identity.domain import (
+    DEMO_USERS,
+    Brake,
+    not_before,
+    password_problem,
+    scope_fits,
+    username_problem,
+)
+from services.identity.models import LoginLock, User
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.settings import Settings
 from shared.audit import record_access
 from shared.errors import Conflict, Invalid, NotFound
+from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import UnitOfWork
 from shared.web.auth import Grant, Principal
+from shared.web.revocation import subject_key
 
 Uow = UnitOfWork[Settings]
 
@@ -30,39 +40,59 @@ def _brake(settings: Settings) -> Brake:
     return Brake(settings.max_failed_logins, timedelta(minutes=settings.lockout_minutes))
 
 
-async def log_in(uow: Uow, *, username: str, password: str) -> Principal | None:
+@dataclass(frozen=True)
+class LoggedIn:
+    principal: Principal
+    not_before: int | None  # no token may be issued before this second (see `domain.not_before`)
+
+
+def _revoke_tokens(user: User) -> None:
+    """Refuse every token issued to `user` so far. Real time, as tokens' `iat` is, not the demo clock."""
+    user.tokens_valid_after = datetime.now(UTC)
+
+
+async def log_in(uow: Uow, *, username: str, password: str) -> LoggedIn | None:
     """The user's principal when the password is right and the account open; None otherwise, alike.
 
-    A failure is counted (and the account perhaps locked) in this work, which commits even then.
+    Failures are counted per username *and client address*, so a guesser elsewhere locks only themselves
+    out, never the officer at their own tablet; the count is kept in this work, which commits even then.
     """
     brake = _brake(uow.settings)
-    user = await _user(uow, username.strip().lower())  # usernames are stored in lower case
-    usable = user is not None and user.active and not brake.is_locked(user.locked_until, uow.now())
+    username = username.strip().lower()  # usernames are stored in lower case
+    client = ((uow.origin and uow.origin.client_ip) or "-")[:64]
+    # Real time: at the demo clock's 1440x a 15-minute lock would end in under a second.
+    now = datetime.now(UTC)
+    user = await _user(uow, username)
+    lock = await uow.session.get(LoginLock, (username, client))
+    usable = user is not None and user.active and not brake.is_locked(lock and lock.locked_until, now)
     # Always hash once, so unknown, locked and wrong all take the same time.
     matched = await verify_password(user.password_hash if usable else None, password)
     if user is None:
         return None
-    # Read again under lock: logins and guesses of the same user may run alongside this one.
+    # Read again under the user's lock: logins and guesses of the same user may run alongside this one.
     user = await uow.session.get(User, user.id, with_for_update=True, populate_existing=True)
+    lock = await uow.session.get(LoginLock, (username, client), populate_existing=True)
     if not matched:
-        await _count_failure(uow, user, brake)
+        await _count_failure(uow, user, lock or LoginLock(username=username, client=client), brake, now)
         return None
-    if brake.is_locked(user.locked_until, uow.now()):
-        return None  # guesses running alongside this login locked the account meanwhile
-    user.failed_logins, user.locked_until = 0, None
+    if (lock is not None and brake.is_locked(lock.locked_until, now)) or not user.active:
+        return None  # guesses locked this client out, or the user was deactivated, meanwhile
+    if lock is not None:
+        await uow.session.delete(lock)  # a success resets this client's count
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     principal = principal_of(user)
     await record_access(uow, principal=principal, action="login", object_type="user", object_id=user.id)
-    return principal
+    valid_after = user.tokens_valid_after
+    return LoggedIn(principal, None if valid_after is None else not_before(valid_after))
 
 
-async def _count_failure(uow: Uow, user: User, brake: Brake) -> None:
-    now = uow.now()
-    if brake.is_locked(user.locked_until, now):
+async def _count_failure(uow: Uow, user: User, lock: LoginLock, brake: Brake, now: datetime) -> None:
+    if brake.is_locked(lock.locked_until, now):
         return  # already waiting: guesses during the lock do not lengthen it
-    user.failed_logins, locked_until = brake.after_failure(user.failed_logins, now)
-    user.locked_until = locked_until or user.locked_until
+    lock.failures, locked_until = brake.after_failure(lock.failures, now)
+    lock.locked_until = locked_until or lock.locked_until
+    uow.session.add(lock)
     await record_access(
         uow,
         principal=Principal(subject=user.username, grants=()),
@@ -70,6 +100,15 @@ async def _count_failure(uow: Uow, user: User, brake: Brake) -> None:
         object_type="user",
         object_id=user.id,
     )
+
+
+def _check_grants(grants: Sequence[Grant]) -> None:
+    if not grants:
+        raise Invalid(("role",), "role: at least one ROLE:SCOPE")
+    gazetteer = load_gazetteer()
+    for grant in grants:
+        if not scope_fits(gazetteer, grant.role, grant.scope):
+            raise Invalid(("role",), f"role: {grant.scope!r} is not a valid scope for {grant.role.value}")
 
 
 def _check_password(password: str) -> None:
@@ -84,8 +123,7 @@ async def create_user(
     if problem := username_problem(username):
         raise Invalid(("username",), problem)
     _check_password(password)
-    if not grants:
-        raise Invalid(("role",), "role: at least one ROLE:SCOPE")
+    _check_grants(grants)
     password_hash = await hash_password(password)
     if await _user(uow, username) is not None:
         raise Conflict(f"username: {username} is already taken")
@@ -110,9 +148,42 @@ async def reset_password(uow: Uow, *, by: Principal, username: str, password: st
     if user is None:
         raise NotFound(f"username: no user {username}")
     user.password_hash, user.password_changed_at = password_hash, uow.now()
-    user.failed_logins, user.locked_until = 0, None
+    await uow.session.execute(delete(LoginLock).where(LoginLock.username == user.username))
+    _revoke_tokens(user)  # whoever knew the old password may hold a token made with it
     await record_access(uow, principal=by, action="reset_password", object_type="user", object_id=user.id)
     return user
+
+
+async def deactivate_user(uow: Uow, *, by: Principal, username: str) -> User:
+    """The user can no longer log in, and the tokens they hold are refused."""
+    user = await _user(uow, username, lock=True)
+    if user is None:
+        raise NotFound(f"username: no user {username}")
+    user.active = False
+    _revoke_tokens(user)
+    await record_access(uow, principal=by, action="deactivate", object_type="user", object_id=user.id)
+    return user
+
+
+async def set_grants(uow: Uow, *, by: Principal, username: str, grants: Sequence[Grant]) -> User:
+    """Replace a user's grants; tokens carrying the old ones are refused."""
+    _check_grants(grants)
+    user = await _user(uow, username, lock=True)
+    if user is None:
+        raise NotFound(f"username: no user {username}")
+    user.grants = [g.model_dump(mode="json") for g in grants]
+    _revoke_tokens(user)
+    await record_access(uow, principal=by, action="set_grants", object_type="user", object_id=user.id)
+    return user
+
+
+async def revocations(uow: Uow, *, max_age: timedelta) -> dict[str, int]:
+    """Subject key -> not-before of every user whose tokens were revoked within `max_age` (older tokens
+    have expired anyway)."""
+    since = datetime.now(UTC) - max_age
+    query = select(User.username, User.tokens_valid_after).where(User.tokens_valid_after > since)
+    rows = (await uow.session.execute(query)).all()
+    return {subject_key(username): not_before(valid_after) for username, valid_after in rows}
 
 
 async def seed_demo_users(

@@ -26,10 +26,21 @@ class User(Table, table=True):
     password_hash: str = Field(max_length=200)
     grants: list[dict] = Field(sa_column=Column(JSON, nullable=False))
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     created_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     password_changed_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    # Real time of the last deactivation, password reset or grant change: tokens issued before are revoked.
+    tokens_valid_after: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, index=True))
+
+
+class LoginLock(Table, table=True):
+    """Failed logins in a row of one username from one client address, and that pair's lock."""
+
+    __tablename__ = "login_lock"
+
+    username: str = Field(max_length=64, primary_key=True)
+    client: str = Field(max_length=64, primary_key=True)
+    failures: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
 
 
 metadata = Table.metadata

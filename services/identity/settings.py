@@ -31,10 +31,15 @@ class Settings(ServiceSettings):
     # Keys signed with before the current one (PEM, public or private; a JSON list), still published in
     # the JWKS until the tokens they signed have expired (one token lifetime after a rotation).
     previous_keys: list[str] = []
-    # The brake on password guessing: after this many failures in a row the account waits.
+    # The brake on password guessing: after this many failures in a row from one client address, that
+    # address waits this long (real time) for that username; the officer's own tablet is not locked.
     max_failed_logins: int = 5
-    lockout_minutes: int = 15
+    lockout_minutes: float = 15
     failed_login_delay_seconds: float = 0.3
+    # Logins allowed (moving window, `limits` notation) from one client address and from all together,
+    # counted before argon2 runs: the overall one keeps the hashing within what the machine can do.
+    login_rate_per_client: str = "30/minute"
+    login_rate_global: str = "20/second"
     # The pages of the other services, which post their login form here (JSON array in the env var).
     cors_origins: list[str] = [f"http://{h}:{p}" for h in ("127.0.0.1", "localhost") for p in PAGE_PORTS]
     # The password of every `seed-demo` user (the local run only; seed-demo is refused when BORDER_ENV=prod).

@@ -21,6 +21,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict
 from starlette.routing import Match, Mount
 
+from shared.web.grants import scope_is_valid
+from shared.web.revocation import refuse_revoked
+
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +53,7 @@ class Grant(BaseModel):
 class Principal:
     subject: str
     grants: tuple[Grant, ...]
+    issued_at: int = 0  # the token's `iat`, seconds: refused when the subject's tokens were revoked since
 
     def has(self, *roles: Role) -> bool:
         return any(g.role in roles for g in self.grants)
@@ -149,7 +153,9 @@ def verify_token(config: TokenConfig, token: str) -> Principal:
         ) from exc
     except (jwt.PyJWTError, ValueError) as exc:
         raise _unauthorized(type(exc).__name__) from exc
-    return Principal(subject=claims["sub"], grants=grants)
+    if not all(scope_is_valid(g.role, g.scope) for g in grants):
+        raise _unauthorized("invalid grant")  # a partial scope would widen every LIKE filter: none is trusted
+    return Principal(subject=claims["sub"], grants=grants, issued_at=int(claims["iat"]))
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -168,6 +174,7 @@ async def current_principal(request: Request, token: Annotated[str | None, Depen
         raise _unauthorized("missing token")
     config: TokenConfig = request.app.state.token_config
     principal = verify_token(config, token)
+    await refuse_revoked(request.app, principal.subject, principal.issued_at)
     request.state.principal = principal
     return principal
 

@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 
 from services.identity.main import run
 from services.identity.models import User
+from shared.errors import Invalid
 from shared.web.auth import verify_token
 from tests.conftest import TEST_TOKENS, bearer
-from tests.identity.conftest import login
+from tests.identity.conftest import add_user, login
 
 DEMO_PASSWORD = "the-demo-password-of-this-test"  # the run command generates the real one
 
@@ -75,6 +76,30 @@ async def test_reset_password_lifts_a_lockout(identity):
     assert (await login(identity, "kosal", "good-password-2")).status_code == 200
 
 
+async def test_deactivate_and_set_grants_end_logins_and_old_tokens(identity):
+    args = ("create-user", "chan", "--role", "provincial_wg:14", "--password-stdin")
+    assert (await cli(identity, *args, input="long-enough-pw\n")).exit_code == 0
+
+    regranted = await cli(identity, "set-grants", "chan", "--role", "district_officer:1401")
+    refused = await cli(identity, "set-grants", "chan", "--role", "provincial_wg:1")
+
+    assert regranted.exit_code == 0, regranted.output
+    assert refused.exit_code == 2 and "not a valid scope" in " ".join(refused.output.split())
+    r = await login(identity, "chan", "long-enough-pw")
+    grants = verify_token(TEST_TOKENS, r.json()["access_token"]).grants
+    assert {(g.role.value, g.scope) for g in grants} == {("district_officer", "1401")}
+
+    deactivated = await cli(identity, "deactivate", "chan")
+
+    assert deactivated.exit_code == 0, deactivated.output
+    assert (await login(identity, "chan", "long-enough-pw")).status_code == 401
+    assert (await cli(identity, "deactivate", "ghost")).exit_code == 1
+    trail = await identity.client.get(
+        "/audit", params={"object_type": "user"}, headers=bearer(("national_admin", "KH"))
+    )
+    assert {"set_grants", "deactivate"} <= {item["action"] for item in trail.json()["items"]}
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "exit_code", "says"),
     [
@@ -131,10 +156,16 @@ async def test_seed_demo_creates_one_user_per_role_and_can_run_again(identity):
 
 
 async def test_seed_demo_refuses_to_run_in_production(identity):
-    env = {"IDENTITY_DATABASE_URL": identity.database_url, "BORDER_ENV": "prod", "JWT_KEY": "a-real-key-" * 4}
+    env = {
+        "IDENTITY_DATABASE_URL": identity.database_url,
+        "BORDER_ENV": "prod",
+        "JWT_KEY": "a-real-key-" * 4,
+        "JWT_REVOCATIONS_URL": "http://127.0.0.1:8000/auth/revocations",
+    }
     result = await asyncio.to_thread(CliRunner().invoke, run, ["seed-demo"], env=env)
 
     assert result.exit_code == 1
+    assert "never created when BORDER_ENV=prod" in result.output
     assert await count_users(identity) == 0
 
 
@@ -149,3 +180,9 @@ def test_seed_demo_works_on_the_local_runs_sqlite(tmp_path):
 
     assert (first.exit_code, again.exit_code, reset.exit_code) == (0, 0, 0), first.output + again.output
     assert "commune.boengpreah" in again.output
+
+
+async def test_the_use_case_itself_refuses_a_grant_that_does_not_fit(identity):
+    with pytest.raises(Invalid, match="not a valid scope"):
+        await add_user(identity, "sothea", ("provincial_wg", "1"))
+    assert await count_users(identity) == 0

@@ -15,7 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-GLOBAL_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "JWT_JWKS_URL", "BORDER_ENV", "CLOCK_SPEED", "METRICS_TOKEN"}
+GLOBAL_ENV = {
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "JWT_JWKS_URL",
+    "JWT_REVOCATIONS_URL",
+    "BORDER_ENV",
+    "CLOCK_SPEED",
+    "METRICS_TOKEN",
+}
 # Compose's interpolation: ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}.
 VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN")
@@ -92,6 +99,7 @@ def test_compose_runs_in_production_mode_with_identity_keys_and_kannel_secrets()
     env = COMPOSE["x-service"]["environment"]
     assert env["BORDER_ENV"] == "${BORDER_ENV:-prod}"
     assert env["JWT_JWKS_URL"] == "http://identity:8000/.well-known/jwks.json"
+    assert env["JWT_REVOCATIONS_URL"] == "http://identity:8000/auth/revocations"
     kannel, notify = (
         COMPOSE["services"]["kannel"]["environment"],
         COMPOSE["services"]["notify"]["environment"],
