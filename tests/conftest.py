@@ -299,6 +299,13 @@ async def stack(infra: Infra, unique):
 # verify with its public half, and bearer() mints tokens any of them accepts.
 TEST_SIGNING_KEY = SigningKey.from_pem(generate_pem())
 TEST_PUBLIC_KEY = TEST_SIGNING_KEY.public_pem
+# Production's other needs (a scrape token, identity's revocation list), so that a test of one production
+# check is refused, or accepted, for that check's own reason.
+PROD = {
+    "environment": "prod",
+    "metrics_token": "m" * 32,
+    "jwt_revocations_url": "http://identity:8000/auth/revocations",
+}
 TEST_TOKENS = TokenConfig(
     "border-return", "border-return", TEST_SIGNING_KEY.private_pem, "EdDSA", key_id=TEST_SIGNING_KEY.kid
 )

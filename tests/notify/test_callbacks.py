@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from services.notify.models import Reply
 from services.notify.settings import Settings
-from tests.conftest import TEST_PUBLIC_KEY
+from tests.conftest import PROD, TEST_PUBLIC_KEY
 from tests.notify.conftest import dispatched, phone, registered, start_notify, villages
 
 
@@ -95,24 +95,21 @@ def test_no_kannel_credential_has_a_default_and_production_needs_them(monkeypatc
     with pytest.raises(ValidationError, match="KANNEL_INBOUND_SECRET"):
         Settings(
             _env_file=None,
-            environment="prod",
             jwt_key=TEST_PUBLIC_KEY,
-            metrics_token="m" * 32,
+            **PROD,
             kannel_send_password="x",
         )
     with pytest.raises(ValidationError, match="KANNEL_SEND_PASSWORD"):
         Settings(
             _env_file=None,
-            environment="prod",
             jwt_key=TEST_PUBLIC_KEY,
-            metrics_token="m" * 32,
+            **PROD,
             kannel_inbound_secret="x" * 32,
         )
     Settings(
         _env_file=None,
-        environment="prod",
         jwt_key=TEST_PUBLIC_KEY,
-        metrics_token="m" * 32,
+        **PROD,
         kannel_send_password="x",
         kannel_inbound_secret="y",
     )

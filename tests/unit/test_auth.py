@@ -15,7 +15,7 @@ from services.identity.keys import SigningKey, generate_pem, thumbprint
 from services.identity.settings import Settings as IdentitySettings
 from shared.settings import ServiceSettings
 from shared.web.auth import Grant, Principal, Role, TokenConfig, issue_token, verify_token
-from tests.conftest import TEST_PUBLIC_KEY, TEST_TOKENS
+from tests.conftest import PROD, TEST_PUBLIC_KEY, TEST_TOKENS
 
 KEY, OTHER_KEY = SigningKey.from_pem(generate_pem()), SigningKey.from_pem(generate_pem())
 CONFIG = TokenConfig("issuer", "audience", KEY.private_pem, "EdDSA")
@@ -121,7 +121,6 @@ def _rsa(bits: int):
 
 
 # Production needs a scrape token too: given, so each case is refused for its key alone.
-METRICS = "m" * 32
 
 REFUSED_IN_PROD = {
     "an HS256 shared secret": {"jwt_algorithm": "HS256", "jwt_key": "r4nd0m-and-long-" * 4},
@@ -146,12 +145,12 @@ ACCEPTED_IN_PROD = {
 @pytest.mark.parametrize("case", REFUSED_IN_PROD)
 def test_production_refuses_weak_token_keys(case):
     with pytest.raises(ValidationError):
-        ServiceSettings(environment="prod", metrics_token=METRICS, **REFUSED_IN_PROD[case])
+        ServiceSettings(**PROD, **REFUSED_IN_PROD[case])
 
 
 @pytest.mark.parametrize("case", ACCEPTED_IN_PROD)
 def test_production_accepts_sound_token_keys(case):
-    assert ServiceSettings(environment="prod", metrics_token=METRICS, **ACCEPTED_IN_PROD[case]).token_config()
+    assert ServiceSettings(**PROD, **ACCEPTED_IN_PROD[case]).token_config()
 
 
 IDENTITY_REFUSED_IN_PROD = {
@@ -165,7 +164,7 @@ IDENTITY_REFUSED_IN_PROD = {
 @pytest.mark.parametrize("case", IDENTITY_REFUSED_IN_PROD)
 def test_production_refuses_an_issuer_without_a_sound_key(case):
     with pytest.raises(ValidationError):
-        IdentitySettings(environment="prod", metrics_token=METRICS, **IDENTITY_REFUSED_IN_PROD[case])
+        IdentitySettings(**PROD, **IDENTITY_REFUSED_IN_PROD[case])
 
 
 def test_the_demo_password_is_never_the_printed_one():

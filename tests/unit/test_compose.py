@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import PROD
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
@@ -129,8 +131,7 @@ def test_secrets_script_writes_every_secret_compose_requires_once(tmp_path):
     from services.identity.settings import Settings
 
     issuer = Settings(
-        environment="prod",
-        metrics_token=values["METRICS_TOKEN"].strip('"'),
+        **PROD | {"metrics_token": values["METRICS_TOKEN"].strip('"')},
         signing_key=values["IDENTITY_SIGNING_KEY"].strip('"'),
     )
     assert issuer.signing_config().algorithm == "EdDSA"

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from services.identity.settings import Settings as IdentitySettings
+from tests.conftest import PROD
 
 ROOT = Path(__file__).resolve().parents[2]
 # What deploy/kannel.sh, services/notify/settings.py and services/identity/settings.py once defaulted to.
@@ -65,9 +66,7 @@ def test_the_run_commands_secret_files_are_made_once_mode_600(tmp_path):
     assert (key.read_text(), password.read_text()) == first
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in (key, password))
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
-    issuer = IdentitySettings(
-        environment="prod", metrics_token="m" * 32, signing_key_file=key, demo_password=password.read_text()
-    )
+    issuer = IdentitySettings(**PROD, signing_key_file=key, demo_password=password.read_text())
     assert issuer.signing_config().algorithm == "EdDSA" and password.read_text() not in PRINTED
 
 

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from services.intake.main import create_app
 from services.intake.settings import Settings
-from tests.conftest import TEST_PUBLIC_KEY
+from tests.conftest import PROD, TEST_PUBLIC_KEY
 
 TOKEN = "scrape-token-for-tests-0123456789"
 
@@ -40,8 +40,8 @@ async def test_without_a_token_only_loopback_scrapes():
 
 def test_production_refuses_to_start_without_a_token():
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
-        Settings(environment="prod", jwt_key=TEST_PUBLIC_KEY)
-    assert Settings(environment="prod", jwt_key=TEST_PUBLIC_KEY, metrics_token=TOKEN)
+        Settings(jwt_key=TEST_PUBLIC_KEY, **PROD | {"metrics_token": None})
+    assert Settings(jwt_key=TEST_PUBLIC_KEY, **PROD | {"metrics_token": TOKEN})
 
 
 def test_the_token_comes_from_one_variable_for_every_service(monkeypatch):

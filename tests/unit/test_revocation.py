@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from shared.settings import ServiceSettings
 from shared.web.revocation import Revocations, subject_key
+from tests.conftest import PROD, TEST_PUBLIC_KEY
 
 
 def _identity(answers: list):
@@ -62,7 +63,7 @@ async def test_the_list_is_read_again_after_the_interval_only():
 
 def test_production_refuses_to_start_without_a_revocations_url():
     with pytest.raises(ValidationError, match="JWT_REVOCATIONS_URL"):
-        ServiceSettings(environment="prod", jwt_key="a-real-key-" * 4)
-    ServiceSettings(environment="prod", jwt_key="a-real-key-" * 4, jwt_revocations_url="http://identity/x")
+        ServiceSettings(jwt_key=TEST_PUBLIC_KEY, **PROD | {"jwt_revocations_url": None})
+    assert ServiceSettings(jwt_key=TEST_PUBLIC_KEY, **PROD).token_config()
     with pytest.raises(ValidationError):
         ServiceSettings(jwt_revocations_refresh_seconds=120)  # revocation must take effect within a minute
