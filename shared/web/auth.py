@@ -216,6 +216,10 @@ def _has_rule(dependant) -> bool:
     return False
 
 
+def _requires_a_role(dependant) -> bool:
+    return any(getattr(d.call, "roles", None) or _requires_a_role(d) for d in dependant.dependencies)
+
+
 def _is_exempt(app: FastAPI, route) -> bool:
     original = getattr(route, "original_route", route)
     if isinstance(original, APIRoute | APIWebSocketRoute):
@@ -251,29 +255,46 @@ def assert_every_route_has_a_rule(app: FastAPI) -> None:
 
 class DenyUnruledRoutes:
     """ASGI middleware, deny by default at run time: a request that a route without an access rule would
-    serve gets 403. The app's routes are read at the first request, so routes added late are covered."""
+    serve gets 403, and one without a bearer token for a route that requires a role gets 401 before
+    anything reads its body. The app's routes are read at the first request, so late routes are covered."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.unruled: list | None = None
+        self.guarded: list = []
 
-    def _refused(self, scope) -> bool:
+    def _read_routes(self, owner: FastAPI) -> None:
+        routes = [r for r in _effective_routes(owner) if hasattr(r, "matches")]
+        self.unruled = [r for r in routes if not _is_exempt(owner, r)]
+        self.guarded = [
+            r
+            for r in routes
+            if isinstance(getattr(r, "original_route", r), APIRoute) and _requires_a_role(r.dependant)
+        ]
+        if self.unruled:
+            log.warning(
+                "routes without an access rule refuse every request",
+                extra={"routes": [_describe(r) for r in self.unruled]},
+            )
+
+    def _refusal(self, scope) -> JSONResponse | None:
         if self.unruled is None:
-            owner = scope["app"]
-            self.unruled = [
-                r for r in _effective_routes(owner) if not _is_exempt(owner, r) and hasattr(r, "matches")
-            ]
-            if self.unruled:
-                log.warning(
-                    "routes without an access rule refuse every request",
-                    extra={"routes": [_describe(r) for r in self.unruled]},
-                )
-        return any(route.matches(scope)[0] is Match.FULL for route in self.unruled)
+            self._read_routes(scope["app"])
+        if any(route.matches(scope)[0] is Match.FULL for route in self.unruled):
+            return JSONResponse({"detail": "no access rule on this route"}, status_code=403)
+        authorization = dict(scope["headers"]).get(b"authorization", b"")
+        if authorization[:7].lower() != b"bearer " and any(
+            route.matches(scope)[0] is Match.FULL for route in self.guarded
+        ):
+            return JSONResponse(
+                {"detail": "missing token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        return None
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and self._refused(scope):
-            response = JSONResponse({"detail": "no access rule on this route"}, status_code=403)
-            await response(scope, receive, send)
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -124,3 +124,35 @@ async def test_every_service_app_refuses_an_unruled_route_at_run_time():
 
     assert refused.status_code == 403
     assert health.status_code == 200
+
+
+async def test_a_request_without_a_token_is_refused_before_its_body_is_read():
+    router = APIRouter()
+    stored = []
+
+    @router.post("/returnees")
+    async def register(body: dict, _: Annotated[Principal, require(Role.checkpoint_officer)]) -> dict:
+        stored.append(body)
+        return body
+
+    app = create_service_app(ServiceSettings(jwt_key=TEST_PUBLIC_KEY), title="probe", routers=[router])
+    chunks_read = 0
+
+    async def body():
+        nonlocal chunks_read
+        for _ in range(3):
+            chunks_read += 1
+            yield b" "
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
+        anonymous = await client.post("/returnees", content=body())
+        basic = await client.post("/returnees", content=b"{}", headers={"Authorization": "Basic eDp5"})
+        officer = await client.post(
+            "/returnees", json={"a": 1}, headers=bearer(("checkpoint_officer", "KH-TH-01"))
+        )
+
+    assert (anonymous.status_code, anonymous.json()) == (401, {"detail": "missing token"})
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert chunks_read == 0
+    assert basic.status_code == 401
+    assert officer.status_code == 200 and stored == [{"a": 1}]
