@@ -119,7 +119,8 @@ DLR: 3 queued, using internal storage
 
 
 async def test_outbox_gauges_show_a_stalled_relay(stack):
-    quarantine = await stack.start("quarantine")
+    # No consumer: quarantine would read the registrations it relays and enqueue placements of its own.
+    quarantine = await stack.start("quarantine", consumer_enabled=False)
     rt = quarantine.runtime
     relay = rt.loops[0].task  # start_runtime starts the relay first
     relay.cancel()
@@ -134,9 +135,15 @@ async def test_outbox_gauges_show_a_stalled_relay(stack):
 
     text = await wait_until(aged, what="the unpublished rows to age")
     assert value(text, "border_outbox_backlog", service="quarantine") == 2
-    await rt.relay.publish_batch()
+
+    # A topic made moments ago may refuse the first send until its leader is known: that row stays for the
+    # next round, as with the relay running.
+    async def drained():
+        await rt.relay.publish_batch()
+        return value(await scrape(quarantine), "border_outbox_backlog", service="quarantine") == 0
+
+    await wait_until(drained, timeout=10, what="the backlog published and the gauge at 0")
     text = await scrape(quarantine)
-    assert value(text, "border_outbox_backlog", service="quarantine") == 0
     assert value(text, "border_outbox_oldest_age_seconds", service="quarantine") == 0
 
 
