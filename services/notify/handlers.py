@@ -189,21 +189,30 @@ async def release_waiting(uow: Uow, *, returnee_id: UUID) -> int:
     return result.rowcount
 
 
-async def expire_waiting(uow: Uow) -> int:
-    """Fail the alerts whose registration has not come within WAIT_FOR_RETURNEE; returns how many."""
-    session, now = uow.session, uow.now()
-    # A registration and an alert committed at the same moment each missed the other in release_waiting:
-    # queue theirs here, a scanner round later.
+async def release_missed(uow: Uow) -> int:
+    """Queue the `waiting` alerts whose registration and follow-up are both here; returns how many.
+
+    A registration and an alert committed at the same moment each missed the other (neither saw the
+    other's uncommitted row): the delivery worker calls this about once a second, so such an alert goes
+    out a second late instead of never.
+    """
     known = select(Returnee.id).where(Returnee.id == Delivery.returnee_id).exists()
     followed = select(Followup.returnee_id).where(Followup.returnee_id == Delivery.returnee_id).exists()
-    released = await session.execute(
+    released = await uow.session.execute(
         update(Delivery)
         .where(Delivery.state == "waiting", known, followed)
-        .values(state="queued", next_attempt_at=now)
+        .values(state="queued", next_attempt_at=uow.now())
         .execution_options(synchronize_session=False)
     )
     if released.rowcount:
         _wake_worker(uow)
+    return released.rowcount
+
+
+async def expire_waiting(uow: Uow) -> int:
+    """Fail the alerts whose registration has not come within WAIT_FOR_RETURNEE; returns how many."""
+    session, now = uow.session, uow.now()
+    await release_missed(uow)
     # The limit is meant in real time: the demo clock may run faster.
     expired = await session.execute(
         update(Delivery)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.domain import AlertFacts, backoff, normalize_phone, render_alert
 from services.notify.gateways import Kannel, Outcome, Result, Webhooks
-from services.notify.handlers import WAKE_WORKER, Uow, went_out
+from services.notify.handlers import WAKE_WORKER, Uow, release_missed, went_out
 from services.notify.models import Contact, Delivery, Followup, Returnee
 from services.notify.settings import Settings
 from shared.geo.gazetteer import load_gazetteer
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CHANNELS = ("sms", "webhook")
 RECOVERY_INTERVAL = 10.0  # seconds between looks for rows a dead process left in `sending`
+RELEASE_INTERVAL = 1.0  # seconds between looks for alerts a registration missed (handlers.release_missed)
 
 
 async def _facts(session: AsyncSession, delivery: Delivery, language: str) -> AlertFacts:
@@ -156,10 +157,14 @@ class DeliveryWorker:
         wake, loop = self.wakes[channel], asyncio.get_running_loop()
         # Not at once: the reports smsbox could not give us while we were down come first.
         next_recovery = loop.time() + RECOVERY_INTERVAL
+        next_release = loop.time()
         while True:
             if channel == "sms" and (tick := loop.time()) >= next_recovery:
                 await self.recover(kannel_idle=await kannel.idle())  # both channels' rows
                 next_recovery = tick + RECOVERY_INTERVAL
+            if channel == "sms" and (tick := loop.time()) >= next_release:
+                await self.deps.run(release_missed)  # both channels' rows
+                next_release = tick + RELEASE_INTERVAL
             # Cleared before the claim: a wake-up from a commit during this round starts the next at once.
             wake.clear()
             jobs = await self.claim(channel)

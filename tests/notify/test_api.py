@@ -432,6 +432,35 @@ async def test_a_failed_delivery_is_queued_again_only_on_request_in_scope(notify
         assert r.status_code == 409 and "state" in r.text
 
 
+async def test_an_alert_its_registration_missed_goes_out_within_seconds_without_the_scanner(notify) -> None:
+    # Regression (fresh-clone CI, 2026-12-07): the registration and the alert of one returnee committed at
+    # once, each blind to the other's row; the alert waited for the hourly scanner and its SMS never went.
+    village, commune = villages()
+    await notify.contact(commune.code, phone_number=phone())
+    person = registered(village.code)
+    await notify.publish(dispatched(person))
+    [row] = await notify.deliveries(returnee_id=person.returnee_id)
+    assert row.state == "waiting"
+    async with notify.rt.sessions.begin() as session:  # as remember_returnee would, without its release
+        session.add(
+            Returnee(
+                id=person.returnee_id,
+                name_km=person.name_km,
+                name_latin=person.name_latin,
+                sex=person.sex.value,
+                age_years=person.age_years,
+                village_code=person.home_village_code,
+                policy=person.policy.value,
+            )
+        )
+
+    async def claimed():
+        [row] = await notify.deliveries(returnee_id=person.returnee_id)
+        return row.attempts > 0
+
+    await wait_until(claimed, timeout=5, what="the missed alert taken by the worker")
+
+
 async def test_an_alert_whose_registration_never_comes_fails_after_the_wait(notify) -> None:
     village, commune = villages()
     await notify.contact(commune.code, phone_number=phone())

@@ -53,7 +53,7 @@ async def test_an_alert_without_contact_is_held_shown_counted_and_sent_when_a_co
             assert alert["id"] == str(held.id) and alert["commune_code"] == commune.code
             assert alert["recipient_area"] == commune.code
             assert "Keo Sophea" not in r.text
-        for grant in (("district_officer", "0199"), ("provincial_wg", "02")):
+        for grant in (("district_officer", "0201"), ("provincial_wg", "02")):
             r = await notify.client.get("/alerts/no-contact", headers=bearer(grant))
             assert r.status_code == 200 and r.json() == []
         r = await notify.client.get("/alerts/no-contact", headers=bearer(("commune_chief", commune.code)))
