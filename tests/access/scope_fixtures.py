@@ -80,7 +80,9 @@ class Area:
         p = self.place
         return {
             Role.checkpoint_officer: [(role.value, p.checkpoint)],
-            Role.facility_staff: [(role.value, self.facility)],
+            # Where no site was seeded (services other than quarantine), one that exists nowhere: an empty
+            # scope is refused as a whole token, like any grant that names nothing real.
+            Role.facility_staff: [(role.value, self.facility or f"QF-NONE-{p.checkpoint}")],
             # The officers at both ends of the area's trips: the border province's and the home one's.
             Role.transport_officer: sorted({(role.value, p.border_province), (role.value, p.province)}),
             Role.commune_chief: [(role.value, p.commune)],
