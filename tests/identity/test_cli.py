@@ -10,7 +10,7 @@ from services.identity.main import run
 from services.identity.models import User
 from shared.errors import Invalid
 from shared.web.auth import verify_token
-from tests.conftest import TEST_TOKENS, bearer
+from tests.conftest import PROD, TEST_PUBLIC_KEY, TEST_SIGNING_KEY, TEST_TOKENS, bearer
 from tests.identity.conftest import add_user, login
 
 DEMO_PASSWORD = "the-demo-password-of-this-test"  # the run command generates the real one
@@ -158,9 +158,12 @@ async def test_seed_demo_creates_one_user_per_role_and_can_run_again(identity):
 async def test_seed_demo_refuses_to_run_in_production(identity):
     env = {
         "IDENTITY_DATABASE_URL": identity.database_url,
+        # Settings production accepts, so the refusal is seed-demo's own.
         "BORDER_ENV": "prod",
-        "JWT_KEY": "a-real-key-" * 4,
-        "JWT_REVOCATIONS_URL": "http://127.0.0.1:8000/auth/revocations",
+        "IDENTITY_SIGNING_KEY": TEST_SIGNING_KEY.private_pem,
+        "JWT_KEY": TEST_PUBLIC_KEY,
+        "METRICS_TOKEN": PROD["metrics_token"],
+        "JWT_REVOCATIONS_URL": PROD["jwt_revocations_url"],
     }
     result = await asyncio.to_thread(CliRunner().invoke, run, ["seed-demo"], env=env)
 
