@@ -97,6 +97,10 @@ class ServiceSettings(BaseSettings):
     jwt_key: str = Field("", validation_alias=AliasChoices("JWT_KEY", "jwt_key"))
     jwt_algorithm: str = Field("EdDSA", validation_alias=AliasChoices("JWT_ALGORITHM", "jwt_algorithm"))
     jwt_jwks_url: str = Field(LOCAL_JWKS_URL, validation_alias=AliasChoices("JWT_JWKS_URL", "jwt_jwks_url"))
+    # Where Swagger's "Authorize" asks for a token: identity's, on another port (or an OIDC provider's).
+    jwt_token_url: str = Field(
+        "http://127.0.0.1:8000/auth/token", validation_alias=AliasChoices("JWT_TOKEN_URL", "jwt_token_url")
+    )
     # A fetch blocks the request that needs it, so it must be short; the set is kept this long, and an
     # unknown kid refetches it at most once per cooldown (a rotated key shows up within that).
     jwt_jwks_timeout_seconds: float = Field(

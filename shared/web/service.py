@@ -338,6 +338,23 @@ class BodyLimit:
         await JSONResponse({"detail": detail}, 413, headers={"Connection": "close"})(scope, receive, send)
 
 
+def _point_swagger_at_the_issuer(app: FastAPI, token_url: str) -> None:
+    """The password flow's `tokenUrl` is relative (`/auth/token`): right for identity alone. Every other
+    service names the issuer, so Swagger's Authorize works on each."""
+    schema_of = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = schema_of()
+            for scheme in schema.get("components", {}).get("securitySchemes", {}).values():
+                flow = scheme.get("flows", {}).get("password")
+                if flow and flow["tokenUrl"] not in schema.get("paths", {}):
+                    flow["tokenUrl"] = token_url
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -368,6 +385,7 @@ def create_service_app(
             await stop_runtime(app.state.runtime)
 
     app = FastAPI(title=title, lifespan=lifespan)
+    _point_swagger_at_the_issuer(app, settings.jwt_token_url)
     app.state.token_config = settings.token_config()
     app.state.settings = settings  # read by the /metrics check before the runtime exists
     app.add_middleware(DenyUnruledRoutes)  # deny by default: a route without require()/public() answers 403

@@ -34,7 +34,7 @@ async def test_province_dashboard_in_khmer_updates_live_and_drills_down(served, 
     page = await browser.new_page(viewport={"width": 1280, "height": 1500})
     token = _token("provincial_wg", "02")
     await page.add_init_script(
-        f"localStorage.setItem('border.dashboard.token', '{token}');"
+        f"sessionStorage.setItem('border.dashboard.token', '{token}');"
         "localStorage.setItem('border.lang', 'km');"
     )
     await page.goto(base + "/dashboard/#area=02")

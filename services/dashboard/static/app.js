@@ -58,7 +58,7 @@ const AREA_METRICS = ["received", "in_quarantine", "released", "transported", "h
   "alerted", "visited", "overdue", "completed"];
 const state = {
   lang: new URLSearchParams(location.search).get("lang") || localStorage.getItem(LANG_KEY) || "km",
-  token: localStorage.getItem(TOKEN_KEY),
+  token: sessionStorage.getItem(TOKEN_KEY), // gone with the tab: never left on a shared office PC
   config: { identity_url: "", refresh_seconds: 3 },
   scope: [], names: {}, charts: {}, timer: null, last: null,
 };
@@ -93,7 +93,7 @@ function translate() {
 }
 
 function signOut() {
-  localStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   clearInterval(state.timer);
   $("#board").hidden = true; $("#logout").hidden = true; $("#login").hidden = false;
@@ -106,7 +106,7 @@ async function signIn(ev) {
     .catch(() => null);
   if (!res || !res.ok) { $("#login-error").textContent = t("login_failed"); return; }
   state.token = (await res.json()).access_token;
-  localStorage.setItem(TOKEN_KEY, state.token);
+  sessionStorage.setItem(TOKEN_KEY, state.token);
   await start();
 }
 
