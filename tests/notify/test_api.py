@@ -432,16 +432,10 @@ async def test_a_failed_delivery_is_queued_again_only_on_request_in_scope(notify
         assert r.status_code == 409 and "state" in r.text
 
 
-async def test_an_alert_its_registration_missed_goes_out_within_seconds_without_the_scanner(notify) -> None:
-    # Regression (fresh-clone CI, 2026-12-07): the registration and the alert of one returnee committed at
-    # once, each blind to the other's row; the alert waited for the hourly scanner and its SMS never went.
-    village, commune = villages()
-    await notify.contact(commune.code, phone_number=phone())
-    person = registered(village.code)
-    await notify.publish(dispatched(person))
-    [row] = await notify.deliveries(returnee_id=person.returnee_id)
-    assert row.state == "waiting"
-    async with notify.rt.sessions.begin() as session:  # as remember_returnee would, without its release
+async def _store_returnee_unreleased(rt, person) -> None:
+    """The returnee's row as remember_returnee stores it, without its release of waiting alerts: what a
+    registration committed at the same moment as its alert leaves behind."""
+    async with rt.sessions.begin() as session:
         session.add(
             Returnee(
                 id=person.returnee_id,
@@ -453,6 +447,18 @@ async def test_an_alert_its_registration_missed_goes_out_within_seconds_without_
                 policy=person.policy.value,
             )
         )
+
+
+async def test_an_alert_its_registration_missed_goes_out_within_seconds_without_the_scanner(notify) -> None:
+    # Regression (fresh-clone CI, 2026-12-07): the registration and the alert of one returnee committed at
+    # once, each blind to the other's row; the alert waited for the hourly scanner and its SMS never went.
+    village, commune = villages()
+    await notify.contact(commune.code, phone_number=phone())
+    person = registered(village.code)
+    await notify.publish(dispatched(person))
+    [row] = await notify.deliveries(returnee_id=person.returnee_id)
+    assert row.state == "waiting"
+    await _store_returnee_unreleased(notify.rt, person)
 
     async def claimed():
         [row] = await notify.deliveries(returnee_id=person.returnee_id)
@@ -477,18 +483,7 @@ async def test_an_alert_whose_registration_never_comes_fails_after_the_wait(noti
 
     # `unseen`'s registration committed at the same moment as its alert, each transaction blind to the other:
     # the next scanner round queues that alert rather than failing it.
-    async with rt.sessions.begin() as session:
-        session.add(
-            Returnee(
-                id=unseen.returnee_id,
-                name_km=unseen.name_km,
-                name_latin=unseen.name_latin,
-                sex=unseen.sex.value,
-                age_years=unseen.age_years,
-                village_code=unseen.home_village_code,
-                policy=unseen.policy.value,
-            )
-        )
+    await _store_returnee_unreleased(rt, unseen)
     rt.clock.advance(handlers.WAIT_FOR_RETURNEE * rt.clock.speed + timedelta(minutes=1))
     assert await rt.deps.run(handlers.expire_waiting) == 1
     [failed] = await notify.deliveries(returnee_id=never.returnee_id)
