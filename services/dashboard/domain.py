@@ -166,12 +166,18 @@ def parent_of(code: str) -> str | None:
     return NATION if len(code) == 2 else code[: len(code) - 2]
 
 
-CSV_COLUMNS = ("day", "province_code", "province", "checkpoint_id", *METRICS, "stale", "last_sync_at")
+CSV_COLUMNS = (
+    "day", "province_code", "province", "province_km", "checkpoint_id", *METRICS, "stale", "last_sync_at"
+)  # fmt: skip
+# Excel reads a CSV without a byte-order mark as the machine's code page, and Khmer names as mojibake.
+BOM = "\ufeff"
 
 
 def report_csv(rows: Iterable[dict], rollup: Iterable[dict]) -> str:
-    """The daily situation report as CSV: the day rows, then the roll-up rows (day "total")."""
-    out = io.StringIO()
+    """The daily situation report as CSV: the day rows, then the roll-up rows (day "total"), names in
+    English and Khmer, after a UTF-8 byte-order mark."""
+    out = io.StringIO(BOM)
+    out.seek(len(BOM))
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for row in rows:
@@ -179,7 +185,7 @@ def report_csv(rows: Iterable[dict], rollup: Iterable[dict]) -> str:
             [
                 row["day"],
                 row["province_code"],
-                area_names(row["province_code"])[0],
+                *area_names(row["province_code"]),
                 row["checkpoint_id"],
                 *(row[m] for m in METRICS),
                 "stale" if row["stale"] else "",
@@ -187,9 +193,10 @@ def report_csv(rows: Iterable[dict], rollup: Iterable[dict]) -> str:
             ]
         )
     writer.writerow([])
-    writer.writerow(("level", "code", "name", "parent", *METRICS))
+    writer.writerow(("level", "code", "name", "name_km", "parent", *METRICS))
     for area in rollup:
+        names = (area["name_en"], area["name_km"])
         writer.writerow(
-            [area["level"], area["code"], area["name_en"], area["parent"] or "", *(area[m] for m in METRICS)]
+            [area["level"], area["code"], *names, area["parent"] or "", *(area[m] for m in METRICS)]
         )
     return out.getvalue()

@@ -99,8 +99,10 @@ async def test_the_csv_holds_the_same_rows_and_roll_up(dashboard):
     response = await dashboard.client.get("/reports/daily.csv", params=WEEK, headers=NATIONAL)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    day_part, rollup_part = response.text.split("\r\n\r\n")
+    assert response.content.startswith(b"\xef\xbb\xbf")  # so Excel reads it as UTF-8
+    day_part, rollup_part = response.content.decode("utf-8-sig").split("\r\n\r\n")
     rows = list(csv.DictReader(io.StringIO(day_part)))
+    assert {(r["province"], r["province_km"]) for r in rows} >= {("Prey Veng", "ព្រៃវែង")}
     assert _rows_by_key(rows) == flow.EXPECTED_ROWS
     assert not [r for r in rows if r["stale"]], "both checkpoints synced just now"
     rollup = {r["code"]: {m: int(r[m]) for m in flow.Z} for r in csv.DictReader(io.StringIO(rollup_part))}
@@ -108,7 +110,7 @@ async def test_the_csv_holds_the_same_rows_and_roll_up(dashboard):
 
     dashboard.runtime.clock.advance(timedelta(hours=6.5))  # past the 6 hours without a sync
     response = await dashboard.client.get("/reports/daily.csv", params=WEEK, headers=NATIONAL)
-    rows = list(csv.DictReader(io.StringIO(response.text.split("\r\n\r\n")[0])))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig").split("\r\n\r\n")[0])))
     assert sorted(r["checkpoint_id"] for r in rows if r["stale"]) == ["KH-TH-01"] * 9 + ["KH-TH-09"] * 2
     page = await dashboard.client.get("/reports/daily.html", params=WEEK | {"lang": "km"}, headers=NATIONAL)
     assert page.status_code == 200
