@@ -6,6 +6,7 @@ from uuid import uuid4
 import pytest
 
 from shared.contracts.intake import QuarantinePolicy, ReturneeRegistered, Screening
+from shared.geo.gazetteer import load_gazetteer
 from shared.web.auth import Grant, issue_token
 from tests.conftest import TEST_TOKENS
 from tests.dashboard import flow
@@ -60,6 +61,11 @@ async def test_province_dashboard_in_khmer_updates_live_and_drills_down(served, 
     await flow.publish(service.runtime.producer, stack.prefix, [newcomer])
     await received.and_(page.locator('[data-value="5"]')).wait_for(timeout=15000)
     assert await page.evaluate("window.__sameDocument === true"), "the page reloaded"
+    # Each chart says in words what it draws: the districts by name, with their figures.
+    described = await page.locator("#areas-chart").get_attribute("aria-label")
+    assert await page.locator("#areas-chart").get_attribute("role") == "img"
+    district = load_gazetteer().district(flow.C2_VILLAGE[:4])
+    assert described.startswith(f"បានទទួល: {district.name_km} 5;"), described  # the newcomer counted
 
     await page.fill("#since", str(flow.on(0)))
     await page.fill("#until", str(flow.on(5)))

@@ -156,13 +156,24 @@ function table(sel, headers, rows) {
   }));
 }
 
+// A chart's figures as text, for screen readers: what the picture shows, in the page's language.
+function describe(labels, datasets) {
+  return datasets.map((ds) => {
+    const values = labels.map((label, i) => `${label} ${fmt(ds.data[i] ?? 0)}`).join(", ");
+    return ds.label ? `${ds.label}: ${values}` : values;
+  }).join("; ");
+}
+
 function chart(id, type, labels, datasets, options = {}) {
+  const canvas = document.getElementById(id);
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", describe(labels, datasets));
   const existing = state.charts[id];
   if (existing) {
     existing.data.labels = labels; existing.data.datasets = datasets; existing.update("none");
     return;
   }
-  state.charts[id] = new Chart(document.getElementById(id), {
+  state.charts[id] = new Chart(canvas, {
     type, data: { labels, datasets },
     options: { animation: false, responsive: true, maintainAspectRatio: false, ...options },
   });
