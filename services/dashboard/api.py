@@ -1,6 +1,7 @@
 """HTTP API of the dashboard: the figures as JSON for the pages and other systems, and the daily report."""
 
 import logging
+import time
 from datetime import date
 from typing import Annotated, Literal
 
@@ -20,6 +21,7 @@ from services.dashboard.models import (
 )
 from services.dashboard.settings import Settings
 from shared.errors import Conflict
+from shared.messaging.consumer import group_lag
 from shared.unit_of_work import Deps, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
@@ -187,8 +189,40 @@ async def rebuild(rt: RuntimeDep, deps: DashboardDeps, principal: Admin, request
         await rt.restart_group(group, reset)
     finally:
         state.rebuilding = False
+    state.replaying = RebuildProgress(group, members[0].subscription.topics)
     log.info("read model rebuild started", extra={"removed": removed})
     return {"status": "rebuilding", "removed_returnees": removed}
+
+
+class RebuildProgress:
+    """How far a rebuild's replay is: the group's records not yet committed, asked of the broker at most
+    every PROGRESS_SECONDS however many pages ask."""
+
+    PROGRESS_SECONDS = 2.0
+
+    def __init__(self, group: str, topics: list[str]):
+        self.group, self.topics = group, topics
+        self.behind: int | None = None
+        self._asked_at = float("-inf")
+
+    async def events_behind(self, bootstrap: str) -> int:
+        if time.monotonic() - self._asked_at >= self.PROGRESS_SECONDS:
+            self._asked_at = time.monotonic()
+            self.behind = await group_lag(bootstrap, self.group, self.topics)
+        return self.behind or 0
+
+
+@router.get("/rebuild/progress")
+async def rebuild_progress(deps: DashboardDeps, principal: Reader, request: Request) -> dict:
+    """Whether the figures are being rebuilt, and how many events are still to be replayed: while they
+    are, the page says its figures read low. No returnee data: any dashboard reader may ask."""
+    replaying: RebuildProgress | None = getattr(request.app.state, "replaying", None)
+    if replaying is None:
+        return {"rebuilding": False, "events_behind": 0}
+    behind = await replaying.events_behind(deps.settings.kafka_bootstrap_servers)
+    if behind == 0:
+        request.app.state.replaying = None  # done: nothing more to ask the broker
+    return {"rebuilding": behind > 0, "events_behind": behind}
 
 
 @router.get("/dashboard/config.json", dependencies=[public()])

@@ -160,26 +160,7 @@ class EventConsumer:
         """Records the group has not committed yet, over every partition of its topics (the watchdog's
         probe). Asked of the broker, not of this client: a client that lost its partitions knows nothing."""
         bootstrap = self._kafka_config["bootstrap_servers"]
-        admin, ends = (
-            AIOKafkaAdminClient(bootstrap_servers=bootstrap),
-            AIOKafkaConsumer(bootstrap_servers=bootstrap),
-        )
-        try:
-            await admin.start()
-            await ends.start()
-            topics = await admin.describe_topics(self.subscription.topics)
-            partitions = [TopicPartition(t["topic"], p["partition"]) for t in topics for p in t["partitions"]]
-            committed = await admin.list_consumer_group_offsets(self.subscription.group)
-            end, begin = await ends.end_offsets(partitions), await ends.beginning_offsets(partitions)
-        finally:
-            await ends.stop()
-            await admin.close()
-        lag = 0
-        for tp in partitions:
-            done = committed.get(tp)
-            start = done.offset if done is not None and done.offset >= 0 else begin[tp]
-            lag += max(end[tp] - start, 0)
-        return lag
+        return await group_lag(bootstrap, self.subscription.group, self.subscription.topics)
 
     def forget_lag(self, partitions) -> None:
         """A partition handed to another instance is no longer this one's to report."""
@@ -300,3 +281,28 @@ class EventConsumer:
                 "offset": record.offset,
             },
         )
+
+
+async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Records of `topics` that `group` has not committed yet, as the broker knows it (whether or not a
+    member of the group runs)."""
+    admin, ends = (
+        AIOKafkaAdminClient(bootstrap_servers=bootstrap),
+        AIOKafkaConsumer(bootstrap_servers=bootstrap),
+    )
+    try:
+        await admin.start()
+        await ends.start()
+        described = await admin.describe_topics(topics)
+        partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+        committed = await admin.list_consumer_group_offsets(group)
+        end, begin = await ends.end_offsets(partitions), await ends.beginning_offsets(partitions)
+    finally:
+        await ends.stop()
+        await admin.close()
+    lag = 0
+    for tp in partitions:
+        done = committed.get(tp)
+        start = done.offset if done is not None and done.offset >= 0 else begin[tp]
+        lag += max(end[tp] - start, 0)
+    return lag

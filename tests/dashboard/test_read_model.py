@@ -133,6 +133,27 @@ async def test_rebuilding_from_the_topics_gives_the_same_figures(dashboard):
     )
 
 
+async def test_a_rebuild_shows_its_progress_until_the_replay_is_done(dashboard, monkeypatch):
+    idle = {"rebuilding": False, "events_behind": 0}
+    assert await _get(dashboard, "/rebuild/progress", BATTAMBANG) == idle
+    rt = dashboard.runtime
+    start, held = rt.start_consumer, []
+    monkeypatch.setattr(rt, "start_consumer", held.append)  # the replay waits until the test lets it go
+    assert (await dashboard.client.post("/admin/rebuild", headers=NATIONAL)).status_code == 200
+
+    behind = await _get(dashboard, "/rebuild/progress", BATTAMBANG)
+    assert behind == {"rebuilding": True, "events_behind": len(flow.script())}
+    monkeypatch.undo()
+    for subscription in held:
+        start(subscription)
+
+    async def done():
+        return await _get(dashboard, "/rebuild/progress", BATTAMBANG) == idle
+
+    await wait_until(done, timeout=40, interval=0.5, what="the replay reported done")
+    assert (await dashboard.client.get("/rebuild/progress")).status_code == 401
+
+
 async def test_a_province_sees_only_its_own_returnees(dashboard):
     battambang = await _get(dashboard, "/stats/summary", BATTAMBANG, area="02")
     assert battambang["totals"]["received"] == 4

@@ -7,6 +7,7 @@ const T = {
     login: "Sign in", username: "User name", password: "Password", sign_in: "Sign in", logout: "Sign out",
     login_failed: "Sign-in failed: check the user name and password.",
     updated: "Updated", other_lang: "ខ្មែរ",
+    rebuilding: "Figures are being rebuilt from the event topics and read low until it ends: {n} events to go.",
     received: "Received", screened: "Screened", referred: "Referred", in_quarantine: "In quarantine",
     released: "Released", transported: "Transported", in_transit: "In transit", handed_over: "Handed over",
     visited: "Visited", overdue: "Overdue", alerted: "Alerted", completed: "Completed",
@@ -31,6 +32,7 @@ const T = {
     login: "ចូលប្រើ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់", sign_in: "ចូល", logout: "ចាកចេញ",
     login_failed: "ចូលមិនបាន៖ សូមពិនិត្យឈ្មោះអ្នកប្រើ និងពាក្យសម្ងាត់។",
     updated: "ធ្វើបច្ចុប្បន្នភាព", other_lang: "English",
+    rebuilding: "តួលេខកំពុងត្រូវបានបង្កើតឡើងវិញពីប្រធានបទព្រឹត្តិការណ៍ ហើយនៅទាបជាងការពិតរហូតដល់ចប់៖ នៅសល់ព្រឹត្តិការណ៍ {n}។",
     received: "បានទទួល", screened: "បានពិនិត្យសុខភាព", referred: "បានបញ្ជូនព្យាបាល", in_quarantine: "កំពុងធ្វើចត្តាឡីស័ក",
     released: "បានបញ្ចប់ចត្តាឡីស័ក", transported: "បានដឹកជញ្ជូន", in_transit: "កំពុងធ្វើដំណើរ", handed_over: "បានប្រគល់",
     visited: "បានចុះសួរសុខទុក្ខ", overdue: "ហួសកំណត់", alerted: "បានជូនដំណឹង", completed: "បានបញ្ចប់",
@@ -238,9 +240,13 @@ async function refresh() {
   const area = currentArea();
   const q = "area=" + area;
   try {
-    const [summary, arrivals, areas, checkpoints] = await Promise.all([
+    const [summary, arrivals, areas, checkpoints, rebuild] = await Promise.all([
       json("/stats/summary?" + q), json("/stats/arrivals?" + q), json("/stats/areas?" + q), json("/stats/checkpoints?" + q),
+      json("/rebuild/progress"),
     ]);
+    const banner = $("#rebuild");
+    banner.hidden = !rebuild.rebuilding;
+    banner.textContent = t("rebuilding").replace("{n}", fmt(rebuild.events_behind));
     renderAreas(areas, area);
     crumbs(area);
     renderCards(summary);
