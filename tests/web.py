@@ -72,3 +72,17 @@ async def serving(app, port: int | None = None):
     finally:
         server.should_exit = True
         await task
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+async def serious_accessibility_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands, one line each ('' when clean)."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
