@@ -4,9 +4,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl)
-# Khmer fonts: without them the browser tests and their screenshots show boxes; prometheus for promtool.
-[[ ${1:-} == --test ]] && packages+=(chromium fonts-khmeros prometheus)
+# Pango and Khmer fonts: WeasyPrint shapes the printed reports' Khmer with them (without the fonts, boxes).
+packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl
+  libpango-1.0-0 libpangoft2-1.0-0 fonts-khmeros)
+# Chromium for the browser tests; prometheus for promtool.
+[[ ${1:-} == --test ]] && packages+=(chromium prometheus)
 # java/mvn may come from elsewhere than Debian (the image's own JDK): only install what is absent.
 command -v java >/dev/null && packages=("${packages[@]/openjdk-17-jre-headless}")
 command -v mvn >/dev/null && packages=("${packages[@]/maven}")

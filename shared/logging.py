@@ -82,3 +82,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # httpx logs every URL at INFO; a gateway URL can hold credentials, phone numbers and message text.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # WeasyPrint narrates every layout step at INFO, and the fonts it lacks at WARNING.
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)

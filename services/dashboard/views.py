@@ -1,4 +1,4 @@
-"""The printable daily situation report, in Khmer or English."""
+"""The printable daily situation report, in Khmer or English, as a page and as an A4 PDF."""
 
 from html import escape
 from typing import Literal
@@ -92,3 +92,13 @@ tr.nation td, tr.province td {{ font-weight: bold; }}
 <h2>{escape(label("rollup", lang))}</h2>
 <table id="rollup"><thead><tr>{rollup_head}</tr></thead><tbody>{"".join(rollup)}</tbody></table>
 </body></html>"""
+
+
+def report_pdf(report: DailyReport, lang: Lang) -> bytes:
+    """The page above laid out by WeasyPrint, which shapes Khmer through Pango with the Khmer OS fonts.
+
+    Imported here, not at the top: WeasyPrint loads Pango at import, and only this route needs it.
+    """
+    from weasyprint import HTML
+
+    return HTML(string=report_html(report, lang)).write_pdf()

@@ -11,7 +11,7 @@ from shared.web.auth import Grant, issue_token
 from tests.conftest import TEST_TOKENS
 from tests.dashboard import flow
 from tests.waiting import wait_until
-from tests.web import SCREENSHOTS, serving
+from tests.web import SCREENSHOTS, serious_accessibility_violations, serving
 
 
 def _token(role: str, scope: str) -> str:
@@ -77,6 +77,12 @@ async def test_province_dashboard_in_khmer_updates_live_and_drills_down(served, 
     assert await report.locator("#rollup tr.nation").count() == 0  # not the nation's: only Battambang
     await report.screenshot(path=str(SCREENSHOTS / "dashboard-report-km.png"), full_page=True)
     await report.close()
+    async with page.expect_download() as download_info:
+        await page.locator("#pdf").click()
+    pdf = await download_info.value
+    assert pdf.suggested_filename == "situation-02.pdf"
+    assert (await pdf.path()).read_bytes().startswith(b"%PDF-")
+    assert await serious_accessibility_violations(page) == []
 
     await page.locator('#areas tr[data-code="0201"]').click()
     await page.wait_for_selector('body[data-area="0201"]', timeout=15000)

@@ -118,6 +118,38 @@ async def test_the_csv_holds_the_same_rows_and_roll_up(dashboard):
     assert page.text.count('<tr class="stale"') == 11
 
 
+async def test_the_pdf_report_is_a4_in_khmer_set_in_a_khmer_font(dashboard):
+    pypdf = pytest.importorskip("pypdf")
+    params = WEEK | {"lang": "km"}
+    response = await dashboard.client.get("/reports/daily.pdf", params=params, headers=NATIONAL)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    pdf = pypdf.PdfReader(io.BytesIO(response.content))
+    width, height = (round(float(v) * 25.4 / 72) for v in pdf.pages[0].mediabox[2:])
+    assert (width, height) == (297, 210), "A4 landscape, in mm"
+    fonts = {
+        str(font["/BaseFont"])
+        for page in pdf.pages
+        for font in page["/Resources"]["/Font"].values()
+        if "/BaseFont" in font.get_object()
+    }
+    assert any("Khmer" in f for f in fonts), fonts  # not a fallback font drawing boxes
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert sum("\u1780" <= ch <= "\u17ff" for ch in text) > 50, "the headings and names are in Khmer script"
+    for figure in ("KH-TH-01", "KH-TH-09", "020101"):
+        assert figure in text
+
+    english = await dashboard.client.get("/reports/daily.pdf", params=WEEK | {"lang": "en"}, headers=NATIONAL)
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(english.content)).pages)
+    assert "Daily situation report" in text and "Prey Veng" in text
+
+    outside = await dashboard.client.get("/reports/daily.pdf", params={"area": "14"}, headers=BATTAMBANG)
+    assert outside.status_code == 404
+    bad = await dashboard.client.get("/reports/daily.pdf", params={"lang": "th"}, headers=NATIONAL)
+    assert bad.status_code == 422
+
+
 async def test_rebuilding_from_the_topics_gives_the_same_figures(dashboard):
     before = await _figures(dashboard)
     response = await dashboard.client.post("/admin/rebuild", headers=NATIONAL)

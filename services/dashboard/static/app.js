@@ -24,7 +24,7 @@ const T = {
     followup_title: "Commune follow-up", checkpoints_title: "Checkpoints: last sync",
     checkpoint: "Checkpoint", last_sync: "Last sync", stale: "stale", never: "never",
     report_title: "Daily situation report", since: "From", until: "To",
-    download_csv: "Download CSV", printable: "Printable page",
+    no_data: "No figures for this period", download_csv: "Download CSV", download_pdf: "Download PDF report", printable: "Printable page",
     footer: "Figures from the event topics; Letter 1007 of the Ministry of Interior.",
   },
   km: {
@@ -49,7 +49,7 @@ const T = {
     followup_title: "ការតាមដានរបស់ឃុំ", checkpoints_title: "ច្រកព្រំដែន៖ សមកាលកម្មចុងក្រោយ",
     checkpoint: "ច្រកព្រំដែន", last_sync: "សមកាលកម្មចុងក្រោយ", stale: "ហួសពេល", never: "មិនធ្លាប់",
     report_title: "របាយការណ៍ស្ថានការណ៍ប្រចាំថ្ងៃ", since: "ពី", until: "ដល់",
-    download_csv: "ទាញយក CSV", printable: "ទំព័រសម្រាប់បោះពុម្ព",
+    no_data: "គ្មានតួលេខសម្រាប់រយៈពេលនេះ", download_csv: "ទាញយក CSV", download_pdf: "ទាញយករបាយការណ៍ PDF", printable: "ទំព័រសម្រាប់បោះពុម្ព",
     footer: "តួលេខពីប្រព័ន្ធព្រឹត្តិការណ៍ តាមលិខិតលេខ ១០០៧ របស់ក្រសួងមហាផ្ទៃ។",
   },
 };
@@ -160,6 +160,7 @@ function table(sel, headers, rows) {
 
 // A chart's figures as text, for screen readers: what the picture shows, in the page's language.
 function describe(labels, datasets) {
+  if (!labels.length || !datasets.length) return t("no_data");  // an empty label is no alternative at all
   return datasets.map((ds) => {
     const values = labels.map((label, i) => `${label} ${fmt(ds.data[i] ?? 0)}`).join(", ");
     return ds.label ? `${ds.label}: ${values}` : values;
@@ -268,7 +269,7 @@ async function download(kind) {
   const blob = await (await api(`/reports/daily.${kind}?${q}`)).blob();
   const url = URL.createObjectURL(blob);
   if (kind === "html") { window.open(url, "_blank"); return; }
-  const a = Object.assign(document.createElement("a"), { href: url, download: `situation-${currentArea()}.csv` });
+  const a = Object.assign(document.createElement("a"), { href: url, download: `situation-${currentArea()}.${kind}` });
   a.click();
 }
 
@@ -297,6 +298,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   window.addEventListener("hashchange", refresh);
   $("#csv").addEventListener("click", () => download("csv"));
+  $("#pdf").addEventListener("click", () => download("pdf"));
   $("#print").addEventListener("click", () => download("html"));
   try { state.config = await (await fetch("/dashboard/config.json")).json(); } catch (_) { /* defaults */ }
   if (state.token) await start().catch(signOut); else signOut();
