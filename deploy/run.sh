@@ -19,6 +19,7 @@ SECRETS_DIR=$RUN_DIR/secrets  # made at the first start, mode 600, kept: nothing
 started=()
 stop_all() {
   local s
+  bash deploy/proxy.sh stop || true
   for s in "${SERVICES[@]}"; do stop_pid "$SVC_DIR/${s%%:*}.pid" 20; done
   for s in "${started[@]}"; do bash "deploy/$s.sh" stop || true; done
 }
@@ -88,10 +89,16 @@ for s in "${SERVICES[@]}"; do
   done
 done
 
+# One HTTPS origin for a tablet on the LAN (service worker and offline queue need a secure origin).
+bash deploy/proxy.sh start || { stop_all; die "the HTTPS proxy failed to start (log: $RUN_DIR/caddy/caddy.log)"; }
+lan=$(hostname -I 2>/dev/null | cut -d' ' -f1)
+
 cat "$RUN_DIR/demo-users.txt"
 cat <<MSG
 
 The border-return system is up (SQLite in $RUN_DIR/data, logs in $SVC_DIR; demo clock x$CLOCK_SPEED).
+  One HTTPS origin         https://${lan:-127.0.0.1}:${PROXY_PORT:-8443}/tablet/ (and /transport/, /quarantine/, /notify/, /dashboard/;
+                           APIs under /api/<service>/). Tablets first trust its CA: https://${lan:-127.0.0.1}:${PROXY_PORT:-8443}/trust/
   Checkpoint tablet        http://127.0.0.1:8001/tablet/      (log in as checkpoint.poipet)
   Transfer working group   http://127.0.0.1:8003/transport/   (transport.bmc)
   Provincial dashboard     http://127.0.0.1:8005/dashboard/   (pwg.preyveng, national.admin)

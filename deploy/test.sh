@@ -23,7 +23,10 @@ bash deploy/kannel.sh start
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${KAFKA_PORT:-9092}
 # notify's tests talk to this Kannel with the credentials it generated at its first start.
 export_notify_kannel_secrets "${KANNEL_RUN_DIR:-$RUN_DIR/kannel}/secrets.env"
-export KANNEL_RESTART_TESTS=1  # the test command owns this Kannel: notify may stop and start it
+export KANNEL_RESTART_TESTS=1
+# notify's own defaults name deploy/kannel.sh's default ports; a gateway moved with KANNEL_*_PORT is here.
+export NOTIFY_KANNEL_SENDSMS_URL=http://127.0.0.1:${KANNEL_SENDSMS_PORT:-13013}/cgi-bin/sendsms
+export NOTIFY_KANNEL_STATUS_URL=http://127.0.0.1:${KANNEL_ADMIN_PORT:-13000}/status.txt  # the test command owns this Kannel: notify may stop and start it
 export TEST_POSTGRES_URL=$(bash deploy/postgres.sh url postgres)
 .venv/bin/border-topics
 

@@ -86,3 +86,59 @@ async def serious_accessibility_violations(page) -> list[str]:
         for v in result
         if v["impact"] in ("serious", "critical")
     ]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@asynccontextmanager
+async def https_origin(upstreams: dict[str, str], run_dir: Path):
+    """deploy/proxy.sh's Caddy in front of served apps ({'intake': 'http://127.0.0.1:N', ...}); yields
+    (origin, CA root certificate). The proxy is the one users run, with its own CA made in run_dir."""
+    port = free_port()
+    env = os.environ | {
+        "PROXY_RUN_DIR": str(run_dir),
+        "PROXY_PORT": str(port),
+        "PROXY_HTTP_PORT": str(free_port()),
+        "PROXY_HOSTS": "localhost",
+    }
+    env |= {f"UPSTREAM_{name.upper()}": url.removeprefix("http://") for name, url in upstreams.items()}
+    script = str(ROOT / "deploy" / "proxy.sh")
+
+    async def proxy(command: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            "bash", script, command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        out, _ = await process.communicate()
+        assert process.returncode == 0, out.decode()
+        return out.decode().strip()
+
+    await proxy("start")
+    try:
+        yield f"https://localhost:{port}", Path((await proxy("ca")).splitlines()[-1])
+    finally:
+        await proxy("stop")
+
+
+@asynccontextmanager
+async def chromium_trusting(ca: Path, home: Path):
+    """Chromium that trusts the proxy's CA the way a tablet does once its owner installed it: in the
+    browser's own certificate store (an NSS database in its home), not by ignoring certificate errors."""
+    from playwright.async_api import async_playwright
+
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True, exist_ok=True)
+    for args in (
+        ["-N", "--empty-password"],
+        ["-A", "-n", "border-return-ca", "-t", "C,,", "-i", str(ca)],
+    ):
+        process = await asyncio.create_subprocess_exec("certutil", "-d", f"sql:{nssdb}", *args)
+        assert await process.wait() == 0, f"certutil {args[0]} failed"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=os.environ | {"HOME": str(home)}
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()

@@ -26,6 +26,7 @@ from shared.messaging.consumer import group_lag
 from shared.unit_of_work import Deps, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
+from shared.web.pages import page_config
 from shared.web.service import RuntimeDep
 
 log = logging.getLogger(__name__)
@@ -250,6 +251,8 @@ async def rebuild_progress(deps: DashboardDeps, principal: Reader, request: Requ
 
 
 @router.get("/dashboard/config.json", dependencies=[public()])
-async def page_config(deps: DashboardDeps) -> dict:
-    """Where the page logs in and how often it refreshes (no data: open to all)."""
-    return {"identity_url": deps.settings.identity_url, "refresh_seconds": deps.settings.refresh_seconds}
+async def dashboard_config(deps: DashboardDeps, request: Request) -> dict:
+    """Where the page's API is, where it logs in and how often it refreshes (no data: open to all)."""
+    return page_config(request, deps.settings.identity_url) | {
+        "refresh_seconds": deps.settings.refresh_seconds
+    }

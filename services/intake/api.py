@@ -26,6 +26,7 @@ from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
+from shared.web.pages import page_config
 
 router = APIRouter(tags=["intake"])
 
@@ -210,6 +211,6 @@ tablet = APIRouter(tags=["tablet"])
 
 
 @tablet.get("/tablet/config.json", dependencies=[public()])
-async def tablet_config(deps: IntakeDeps) -> dict:
-    """Where the page logs in; empty means the same host on port 8000."""
-    return {"identity_url": deps.settings.identity_url}
+async def tablet_config(deps: IntakeDeps, request: Request) -> dict:
+    """Where the page's API is and where it logs in (see shared/web/pages.py)."""
+    return page_config(request, deps.settings.identity_url)

@@ -24,7 +24,8 @@ import pytest
 from tests.infra.kannel_log import Sms, parse_lines, wait_for_sms
 
 ROOT = Path(__file__).resolve().parents[2]
-SENDSMS = "http://127.0.0.1:13013/cgi-bin/sendsms"
+SENDSMS_PORT = int(os.environ.get("KANNEL_SENDSMS_PORT", "13013"))
+SENDSMS = f"http://127.0.0.1:{SENDSMS_PORT}/cgi-bin/sendsms"
 SEND_USER = os.environ.get("KANNEL_SEND_USER", "notify")
 # The running Kannel's own secrets: tests/conftest.py gives them to notify from its secrets.env.
 SEND_PASSWORD = os.environ.get("NOTIFY_KANNEL_SEND_PASSWORD", "")
@@ -44,8 +45,8 @@ def _answers(host: str, port: int) -> bool:
 
 @pytest.fixture
 def kannel() -> None:
-    if not _answers("127.0.0.1", 13013):
-        pytest.skip("Kannel's sendsms port 127.0.0.1:13013 does not answer: run `deploy/kannel.sh start`")
+    if not _answers("127.0.0.1", SENDSMS_PORT):
+        pytest.skip(f"Kannel's sendsms port 127.0.0.1:{SENDSMS_PORT} does not answer: start deploy/kannel.sh")
 
 
 def _phone() -> str:

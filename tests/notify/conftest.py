@@ -20,7 +20,9 @@ from tests.web import free_port, port_answers, serving
 
 ADMIN = bearer(("national_admin", "KH"))
 PROVINCE = "01"  # Banteay Meanchey
-SENDSMS_PORT = 13013
+# deploy/kannel.sh's ports, which a second gateway on the same machine moves (KANNEL_*_PORT).
+SENDSMS_PORT = int(os.environ.get("KANNEL_SENDSMS_PORT", "13013"))
+ADMIN_PORT = int(os.environ.get("KANNEL_ADMIN_PORT", "13000"))
 
 
 def phone() -> str:
@@ -156,4 +158,4 @@ async def notify(stack):
 @pytest.fixture
 def kannel() -> None:
     if not port_answers(SENDSMS_PORT):
-        pytest.skip("Kannel's sendsms 127.0.0.1:13013 does not answer: run `bash deploy/kannel.sh start`")
+        pytest.skip(f"Kannel's sendsms 127.0.0.1:{SENDSMS_PORT} does not answer: start deploy/kannel.sh")

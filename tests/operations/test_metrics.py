@@ -11,6 +11,7 @@ from shared.messaging.outbox import enqueue
 from shared.web.service import make_producer
 from tests import factories
 from tests.conftest import bearer, read_topic
+from tests.notify.conftest import ADMIN_PORT
 from tests.operations.metrics_helpers import samples, scrape, value
 from tests.quarantine.helpers import add_facility, registered
 from tests.waiting import wait_until
@@ -76,7 +77,7 @@ async def test_metrics_after_three_registrations(stack):
     text = await scrape(notify)
     assert value(text, "border_notify_deliveries", channel="sms", state="failed") == 0
     assert value(text, "border_notify_deliveries", channel="webhook", state="queued") == 0
-    assert value(text, "border_kannel_up", gateway="kannel") == (1 if port_answers(13000) else 0)
+    assert value(text, "border_kannel_up", gateway="kannel") == (1 if port_answers(ADMIN_PORT) else 0)
 
     # No personal data in any label, whichever service's scrape it is.
     for service in (intake, quarantine, notify):

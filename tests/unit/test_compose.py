@@ -135,3 +135,16 @@ def test_secrets_script_writes_every_secret_compose_requires_once(tmp_path):
         signing_key=values["IDENTITY_SIGNING_KEY"].strip('"'),
     )
     assert issuer.signing_config().algorithm == "EdDSA"
+
+
+def test_the_https_origin_serves_every_service_on_its_own_port():
+    caddyfile = (ROOT / "deploy" / "caddy" / "Caddyfile").read_text()
+    proxy = COMPOSE["services"]["proxy"]["environment"]
+    for name, svc in python_services().items():
+        (port,) = {p.split(":")[-1] for p in svc["ports"]}
+        assert f"import api {name} {{$UPSTREAM_{name.upper()}}}" in caddyfile, name
+        assert proxy[f"UPSTREAM_{name.upper()}"] == f"{name}:{port}"
+    # Every page a service mounts is a route of the origin, with the service its API belongs to.
+    pages = {"tablet": "intake", "transport": "transport", "dashboard": "dashboard"}
+    for page, service in pages.items():
+        assert f"import page {page} {service} {{$UPSTREAM_{service.upper()}}}" in caddyfile

@@ -61,7 +61,7 @@ const AREA_METRICS = ["received", "in_quarantine", "released", "transported", "h
 const state = {
   lang: new URLSearchParams(location.search).get("lang") || localStorage.getItem(LANG_KEY) || "km",
   token: sessionStorage.getItem(TOKEN_KEY), // gone with the tab: never left on a shared office PC
-  config: { identity_url: "", refresh_seconds: 3 },
+  config: { api_base: "", identity_url: "", refresh_seconds: 3 },
   scope: [], names: {}, charts: {}, timer: null, last: null,
 };
 
@@ -80,7 +80,7 @@ function currentArea() {
 }
 
 async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: "Bearer " + state.token } });
+  const res = await fetch(state.config.api_base + path, { headers: { Authorization: "Bearer " + state.token } });
   if (res.status === 401) { signOut(); throw new Error("signed out"); }
   if (!res.ok) throw new Error(path + ": " + res.status);
   return res;
