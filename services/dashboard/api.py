@@ -17,6 +17,7 @@ from services.dashboard.models import (
     DailyReport,
     FacilityRow,
     ManifestRow,
+    MapPoint,
     ScopeArea,
     Summary,
 )
@@ -110,6 +111,12 @@ async def checkpoints(
 ) -> list[CheckpointRow]:
     """Every checkpoint's last sync (stale after the configured hours) and its registrations in the area."""
     return await deps.run(queries.checkpoints, principal=principal, area=area)
+
+
+@router.get("/stats/map", response_model=list[MapPoint], responses=OUT_OF_SCOPE)
+async def map_points(deps: DashboardDeps, principal: Reader, area: AreaQuery) -> list[MapPoint]:
+    """The communes of a province or district with their points and figures, for the map (no tiles needed)."""
+    return await deps.run(queries.map_points, principal=principal, area=area)
 
 
 @router.get("/reports/daily", response_model=DailyReport, responses=OUT_OF_SCOPE)

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -200,3 +201,16 @@ def report_csv(rows: Iterable[dict], rollup: Iterable[dict]) -> str:
             [area["level"], area["code"], *names, area["parent"] or "", *(area[m] for m in METRICS)]
         )
     return out.getvalue()
+
+
+# About 3 km: communes of one district without a point of their own spread around its point, apart
+# enough to click, near enough to read as that district's.
+AROUND_DEGREES = 0.03
+
+
+def around(centre: tuple[float, float] | None, i: int, n: int) -> tuple[float, float] | None:
+    """The i-th of n places on a ring around a point (none without a centre); the same place every time."""
+    if centre is None:
+        return None
+    angle = 2 * math.pi * i / max(n, 1)
+    return centre[0] + AROUND_DEGREES * math.sin(angle), centre[1] + AROUND_DEGREES * math.cos(angle)

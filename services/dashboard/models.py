@@ -159,6 +159,21 @@ class AreaRow(Counts):
     parent: str | None
 
 
+class MapPoint(BaseModel):
+    """A commune on the province map: where it is and what to colour it by."""
+
+    code: str
+    name_en: str
+    name_km: str
+    lat: float
+    lon: float
+    approximate: bool  # no point of its own: placed around its district's
+    received: int
+    in_quarantine: int
+    visited: int
+    overdue: int
+
+
 class DailyReport(BaseModel):
     since: date
     until: date

@@ -22,6 +22,7 @@ from services.dashboard.models import (
     DailyReport,
     FacilityRow,
     ManifestRow,
+    MapPoint,
     ReportRow,
     ReturneeState,
     Summary,
@@ -133,6 +134,43 @@ async def areas(
         level = domain.LEVELS[len(code)]
         rows.append(AreaRow(code=code, level=level, name_en=name_en, name_km=name_km, parent=area, **figures))
     return rows
+
+
+async def map_points(uow: Uow, *, principal: Principal, area: str) -> list[MapPoint]:
+    """Every commune of a province or district the caller may see, placed and counted over the whole record:
+    quiet communes too, so the map shows where nobody came home as well as where many did."""
+    if area == domain.NATION or len(area) not in (2, 4):
+        raise Invalid(("query", "area"), "the map is drawn for a province or a district")
+    prefixes = _prefixes(principal, area)
+    session = await _reading(uow)
+    counts = await period_counts(
+        session, prefixes=prefixes, since=BEGINNING, until=uow.clock.today(), by=R.commune_code
+    )
+    gazetteer = load_gazetteer()
+    districts = [d.code for d in gazetteer.districts_of(area)] if len(area) == 2 else [area]
+    visible = tuple(prefixes or [area])
+    points = []
+    for district in districts:
+        communes = [c for c in gazetteer.communes_of(district) if c.code.startswith(visible)]
+        unplaced = [c for c in communes if gazetteer.point(c.code) is None]
+        for commune in communes:
+            placed = gazetteer.point(commune.code)
+            point = placed or domain.around(gazetteer.point(district), unplaced.index(commune), len(unplaced))
+            if point is None:
+                continue
+            figures = counts.get(commune.code, {})
+            points.append(
+                MapPoint(
+                    code=commune.code,
+                    name_en=commune.name_en,
+                    name_km=commune.name_km,
+                    lat=point[0],
+                    lon=point[1],
+                    approximate=placed is None,
+                    **{k: figures.get(k, 0) for k in ("received", "in_quarantine", "visited", "overdue")},
+                )
+            )
+    return points
 
 
 async def _rollup(

@@ -149,6 +149,14 @@ class Gazetteer:
         self._provinces = _load(data_dir / "provinces.csv", Province)
         self._districts = _load(data_dir / "districts.csv", District)
         self._communes = _load(data_dir / "communes.csv", Commune)
+        # Single points (OSM, via pumi), not boundaries: enough to draw a province's communes offline.
+        # Most communes have none (about 300 of 1,650); nearly every district has one.
+        self._points = {
+            r["code"]: (float(r["lat"]), float(r["lon"]))
+            for name in ("districts.csv", "communes.csv")
+            for r in _rows(data_dir / name)
+            if r["lat"].strip() and r["lon"].strip()
+        }
         self._villages = _load(data_dir / "villages.csv", Village)
         self._checkpoints = {
             r["id"]: Checkpoint(
@@ -189,6 +197,10 @@ class Gazetteer:
     def commune(self, code: str) -> Commune | None:
         """Return the commune with this 6-digit code, or None."""
         return self._communes.get(code)
+
+    def point(self, code: str) -> tuple[float, float] | None:
+        """(latitude, longitude) of a district or commune, where the gazetteer has one."""
+        return self._points.get(code)
 
     def village(self, code: str) -> Village | None:
         """Return the village with this 8-digit code, or None."""

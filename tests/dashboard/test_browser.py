@@ -67,6 +67,18 @@ async def test_province_dashboard_in_khmer_updates_live_and_drills_down(served, 
     district = load_gazetteer().district(flow.C2_VILLAGE[:4])
     assert described.startswith(f"បានទទួល: {district.name_km} 5;"), described  # the newcomer counted
 
+    # The communes on their gazetteer points, coloured by what needs doing, described in words.
+    gazetteer = load_gazetteer()
+    drawn = sum(
+        len(gazetteer.communes_of(d.code)) for d in gazetteer.districts_of("02") if gazetteer.point(d.code)
+    )
+    assert await page.locator("#map circle").count() == drawn
+    busiest = load_gazetteer().commune("020101")
+    assert (await page.locator("#map").get_attribute("aria-label")).startswith("ឃុំ៖")
+    assert busiest.name_km in await page.locator("#map").get_attribute("aria-label")
+    assert await page.locator('#map circle[data-code="020101"]').get_attribute("class") != "quiet"
+    await page.locator("#map-panel").screenshot(path=str(SCREENSHOTS / "dashboard-map-km.png"))
+
     await page.fill("#since", str(flow.on(0)))
     await page.fill("#until", str(flow.on(5)))
     async with page.expect_popup() as popup_info:

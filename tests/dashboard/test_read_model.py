@@ -118,6 +118,41 @@ async def test_the_csv_holds_the_same_rows_and_roll_up(dashboard):
     assert page.text.count('<tr class="stale"') == 11
 
 
+async def test_the_map_places_every_commune_of_the_area_with_its_figures(dashboard):
+    from shared.geo.gazetteer import load_gazetteer
+
+    gazetteer = load_gazetteer()
+    battambang = {
+        c.code
+        for d in gazetteer.districts_of("02")
+        for c in gazetteer.communes_of(d.code)
+        if gazetteer.point(c.code) or gazetteer.point(d.code)
+    }
+    points = {p["code"]: p for p in await _get(dashboard, "/stats/map", area="02")}
+    assert set(points) == battambang and len(battambang) > 100  # the quiet communes are drawn too
+    # Most communes have no point in the gazetteer: those sit around their district's, and say so.
+    assert {c for c, p in points.items() if p["approximate"]} == {
+        c for c in battambang if not gazetteer.point(c)
+    }
+    assert (points["020101"]["received"], points["020102"]["received"]) == (3, 1)
+    assert sum(p["received"] for p in points.values()) == 4
+    placed = min(c for c in battambang if gazetteer.point(c))
+    assert (points[placed]["lat"], points[placed]["lon"]) == gazetteer.point(placed)
+
+    district = bearer(("district_officer", "0201"))
+    mine = await _get(dashboard, "/stats/map", district, area="0201")
+    assert mine and all(p["code"].startswith("0201") for p in mine)
+    assert (
+        await dashboard.client.get("/stats/map", params={"area": "0202"}, headers=district)
+    ).status_code == 404
+    assert (
+        await dashboard.client.get("/stats/map", params={"area": "14"}, headers=BATTAMBANG)
+    ).status_code == 404
+    for bad in ("020101", "KH", "99"):
+        response = await dashboard.client.get("/stats/map", params={"area": bad}, headers=NATIONAL)
+        assert response.status_code == 422, bad
+
+
 async def test_the_pdf_report_is_a4_in_khmer_set_in_a_khmer_font(dashboard):
     pypdf = pytest.importorskip("pypdf")
     params = WEEK | {"lang": "km"}

@@ -24,6 +24,9 @@ const T = {
     followup_title: "Commune follow-up", checkpoints_title: "Checkpoints: last sync",
     checkpoint: "Checkpoint", last_sync: "Last sync", stale: "stale", never: "never",
     report_title: "Daily situation report", since: "From", until: "To",
+    map_title: "Communes: returnees and overdue visits", map_overdue: "visit overdue",
+    map_isolating: "in quarantine or self-isolation", map_home: "returnees home", map_quiet: "none yet",
+    map_note: "circle size: returnees; a commune without a point of its own in the gazetteer sits on a dashed ring around its district",
     no_data: "No figures for this period", download_csv: "Download CSV", download_pdf: "Download PDF report", printable: "Printable page",
     footer: "Figures from the event topics; Letter 1007 of the Ministry of Interior.",
   },
@@ -49,6 +52,9 @@ const T = {
     followup_title: "ការតាមដានរបស់ឃុំ", checkpoints_title: "ច្រកព្រំដែន៖ សមកាលកម្មចុងក្រោយ",
     checkpoint: "ច្រកព្រំដែន", last_sync: "សមកាលកម្មចុងក្រោយ", stale: "ហួសពេល", never: "មិនធ្លាប់",
     report_title: "របាយការណ៍ស្ថានការណ៍ប្រចាំថ្ងៃ", since: "ពី", until: "ដល់",
+    map_title: "ឃុំ៖ ពលរដ្ឋវិលត្រឡប់ និងការចុះសួរសុខទុក្ខហួសកំណត់", map_overdue: "ការចុះសួរហួសកំណត់",
+    map_isolating: "កំពុងធ្វើចត្តាឡីស័ក ឬដាក់ខ្លួនឯងដាច់ដោយឡែក", map_home: "ពលរដ្ឋវិលត្រឡប់ដល់ផ្ទះ", map_quiet: "មិនទាន់មាន",
+    map_note: "ទំហំរង្វង់៖ ចំនួនពលរដ្ឋវិលត្រឡប់ ឃុំដែលគ្មានទីតាំងផ្ទាល់ក្នុងបញ្ជីនាមករណ៍ភូមិសាស្ត្រ ស្ថិតលើរង្វង់ដាច់ៗជុំវិញស្រុករបស់ខ្លួន",
     no_data: "គ្មានតួលេខសម្រាប់រយៈពេលនេះ", download_csv: "ទាញយក CSV", download_pdf: "ទាញយករបាយការណ៍ PDF", printable: "ទំព័រសម្រាប់បោះពុម្ព",
     footer: "តួលេខពីប្រព័ន្ធព្រឹត្តិការណ៍ តាមលិខិតលេខ ១០០៧ របស់ក្រសួងមហាផ្ទៃ។",
   },
@@ -223,6 +229,35 @@ function renderPeople(s) {
     { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } });
 }
 
+// Communes as circles on their gazetteer points: no map tiles, which the sites cannot fetch.
+function renderMap(points) {
+  const panel = $("#map-panel"), svg = $("#map");
+  panel.hidden = !points;
+  if (!points) return;
+  const NS = "http://www.w3.org/2000/svg", W = 640, H = 420, PAD = 24;
+  const lats = points.map((p) => p.lat), lons = points.map((p) => p.lon);
+  const [south, north, west, east] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  const squash = Math.cos(((south + north) / 2) * Math.PI / 180);  // a degree of longitude is shorter here
+  const scale = Math.min((W - 2 * PAD) / (((east - west) * squash) || 1), (H - 2 * PAD) / ((north - south) || 1));
+  const x = (lon) => PAD + (lon - west) * squash * scale, y = (lat) => H - PAD - (lat - south) * scale;
+  const kind = (p) => (p.overdue ? "overdue" : p.in_quarantine ? "isolating" : p.received ? "home" : "quiet");
+  svg.replaceChildren(...points.sort((a, b) => a.received - b.received).map((p) => {
+    const c = document.createElementNS(NS, "circle");
+    c.setAttribute("cx", x(p.lon).toFixed(1)); c.setAttribute("cy", y(p.lat).toFixed(1));
+    c.setAttribute("r", (4 + 3 * Math.sqrt(p.received)).toFixed(1));
+    c.setAttribute("class", kind(p) + (p.approximate ? " approx" : "")); c.dataset.code = p.code;
+    const title = document.createElementNS(NS, "title");
+    title.textContent = `${state.lang === "km" ? p.name_km : p.name_en}: ${t("received")} ${fmt(p.received)}, ` +
+      `${t("in_quarantine")} ${fmt(p.in_quarantine)}, ${t("overdue")} ${fmt(p.overdue)}`;
+    c.appendChild(title);
+    return c;
+  }));
+  const busy = points.filter((p) => p.received).sort((a, b) => b.received - a.received);
+  svg.setAttribute("aria-label", busy.length ? `${t("map_title")}: ` + busy.map((p) =>
+    `${state.lang === "km" ? p.name_km : p.name_en} ${fmt(p.received)}` + (p.overdue ? ` (${t("overdue")} ${fmt(p.overdue)})` : "")).join(", ")
+    : t("no_data"));
+}
+
 function renderLists(s, checkpoints) {
   const time = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "km" ? "km-KH" : "en-GB") : t("never"));
   table("#facilities", ["facility", "occupancy", "capacity"], s.facilities.map((f) => [f.facility_id, fmt(f.occupancy), f.capacity ?? "—"]));
@@ -241,10 +276,12 @@ async function refresh() {
   const area = currentArea();
   const q = "area=" + area;
   try {
-    const [summary, arrivals, areas, checkpoints, rebuild] = await Promise.all([
+    const mapped = area.length === 2 || area.length === 4;  // a province's or a district's communes
+    const [summary, arrivals, areas, checkpoints, rebuild, points] = await Promise.all([
       json("/stats/summary?" + q), json("/stats/arrivals?" + q), json("/stats/areas?" + q), json("/stats/checkpoints?" + q),
-      json("/rebuild/progress"),
+      json("/rebuild/progress"), mapped ? json("/stats/map?" + q) : null,
     ]);
+    renderMap(points);
     const banner = $("#rebuild");
     banner.hidden = !rebuild.rebuilding;
     banner.textContent = t("rebuilding").replace("{n}", fmt(rebuild.events_behind));
@@ -295,6 +332,10 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#areas").addEventListener("click", (ev) => {
     const tr = ev.target.closest("tr.drill");
     if (tr) location.hash = "area=" + tr.dataset.code;
+  });
+  $("#map").addEventListener("click", (ev) => {
+    const code = ev.target.dataset && ev.target.dataset.code;
+    if (code) location.hash = "area=" + code;
   });
   window.addEventListener("hashchange", refresh);
   $("#csv").addEventListener("click", () => download("csv"));
