@@ -27,7 +27,7 @@ from shared.messaging.consumer import group_lag
 from shared.unit_of_work import Deps, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
-from shared.web.pages import page_config
+from shared.web.pages import page_config, page_messages
 from shared.web.service import RuntimeDep
 
 log = logging.getLogger(__name__)
@@ -263,3 +263,9 @@ async def dashboard_config(deps: DashboardDeps, request: Request) -> dict:
     return page_config(request, deps.settings.identity_url) | {
         "refresh_seconds": deps.settings.refresh_seconds
     }
+
+
+@router.get("/dashboard/messages.json", dependencies=[public()])
+async def dashboard_messages() -> dict:
+    """The page's words in Khmer and English (shared/i18n)."""
+    return page_messages("dashboard")

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from shared.clock import CAMBODIA
 from shared.geo.gazetteer import load_gazetteer
+from shared.i18n import text
 
 NATION = "KH"
 LEVELS = {0: "nation", 2: "province", 4: "district", 6: "commune", 8: "village"}
@@ -109,7 +110,7 @@ def area_level(code: str) -> str:
 def area_names(code: str) -> tuple[str, str]:
     """(English, Khmer) name of an area; the code itself when the gazetteer does not know it."""
     if code == NATION:
-        return "Cambodia", "កម្ពុជា"
+        return text("area.nation", "en"), text("area.nation", "km")
     gaz = load_gazetteer()
     lookup = {2: gaz.province, 4: gaz.district, 6: gaz.commune, 8: gaz.village}.get(len(code))
     unit = lookup(code) if lookup else None

@@ -5,41 +5,13 @@ from typing import Literal
 
 from services.dashboard.domain import METRICS, area_names
 from services.dashboard.models import DailyReport
+from shared.i18n import text
 
 Lang = Literal["km", "en"]
 
-LABELS: dict[str, dict[str, str]] = {
-    "title": {
-        "en": "Daily situation report: returnees from Thailand",
-        "km": "របាយការណ៍ស្ថានការណ៍ប្រចាំថ្ងៃ៖ ពលករចំណាកស្រុកវិលត្រឡប់ពីប្រទេសថៃ",
-    },
-    "period": {"en": "Period", "km": "រយៈពេល"},
-    "generated": {"en": "Generated", "km": "បង្កើតនៅ"},
-    "day": {"en": "Day", "km": "ថ្ងៃ"},
-    "province": {"en": "Province", "km": "ខេត្ត"},
-    "checkpoint": {"en": "Checkpoint", "km": "ច្រកព្រំដែន"},
-    "stale": {"en": "No sync for over {h} h", "km": "គ្មានការធ្វើសមកាលកម្មលើស {h} ម៉ោង"},
-    "rollup": {"en": "Totals: commune → district → province → nation", "km": "សរុប៖ ឃុំ → ស្រុក → ខេត្ត → ជាតិ"},
-    "area": {"en": "Area", "km": "តំបន់"},
-    "level": {"en": "Level", "km": "កម្រិត"},
-    "unknown": {"en": "(not yet known)", "km": "(មិនទាន់ដឹង)"},
-    "received": {"en": "Received", "km": "បានទទួល"},
-    "screened": {"en": "Screened", "km": "បានពិនិត្យសុខភាព"},
-    "referred": {"en": "Referred", "km": "បានបញ្ជូនព្យាបាល"},
-    "in_quarantine": {"en": "In quarantine", "km": "កំពុងធ្វើចត្តាឡីស័ក"},
-    "released": {"en": "Released", "km": "បានបញ្ចប់ចត្តាឡីស័ក"},
-    "transported": {"en": "Transported", "km": "បានដឹកជញ្ជូន"},
-    "handed_over": {"en": "Handed over", "km": "បានប្រគល់"},
-    "visited": {"en": "Visited", "km": "បានចុះសួរសុខទុក្ខ"},
-    "overdue": {"en": "Overdue", "km": "ហួសកំណត់"},
-    "nation": {"en": "Nation", "km": "ជាតិ"},
-    "district": {"en": "District", "km": "ស្រុក"},
-    "commune": {"en": "Commune", "km": "ឃុំ"},
-}
-
 
 def label(key: str, lang: Lang) -> str:
-    return LABELS[key][lang]
+    return text(f"report.{key}", lang)
 
 
 def _cells(values, tag: str = "td") -> str:

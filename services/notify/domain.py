@@ -10,6 +10,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from shared.clock import CAMBODIA
+from shared.i18n import LANGS, namespace, text
 
 # Two concatenated UCS-2 parts carry 67 characters each once the concatenation header is in.
 UCS2_PART = 67
@@ -73,42 +74,12 @@ def sms_parts(text: str) -> int:
 
 # --- alert texts ---------------------------------------------------------------------------------------
 
-SEX = {"km": {"M": "ប្រុស", "F": "ស្រី", "X": "ផ្សេង"}, "en": {"M": "M", "F": "F", "X": "X"}}
-
-TEMPLATES = {
-    "km": {
-        "dispatched": "ពលករវិលត្រឡប់ {name} {sex} {age}ឆ្នាំ ភូមិ{village} មកដល់ {when}។ "
-        "កូដ {code}។ ពេលបានសួរ ឆ្លើយ VISIT {code}",
-        "handed_over": "បានមកដល់ {name} {sex} {age}ឆ្នាំ ភូមិ{village} {when}។ សូមទៅសួរសុខទុក្ខ រួចឆ្លើយ VISIT {code}",
-        "symptoms": "មានរោគសញ្ញា {name} {sex} {age}ឆ្នាំ ភូមិ{village}។ កូដ {code}។ សូមតាមដាន",
-        "overdue": "មិនទាន់សួរសុខទុក្ខ {name} ភូមិ{village} ឃុំ{commune} តាំងពី {when}។ កូដ {code}",
-    },
-    "en": {
-        "dispatched": "Returnee {name} {sex} {age}y, {village} village, arrives {when}. "
-        "Code {code}. After the visit reply VISIT {code}",
-        "handed_over": "Arrived: {name} {sex} {age}y, {village} village, {when}. "
-        "Please visit, then reply VISIT {code}",
-        "symptoms": "Symptoms: {name} {sex} {age}y, {village} village. Code {code}. Please follow up",
-        "overdue": "No visit yet: {name}, {village} village, {commune} commune, due {when}. Code {code}",
-    },
-}
-
-REPLIES = {
-    "km": {
-        "visit": "បានកត់ត្រាការសួរសុខទុក្ខ កូដ {code}។ អរគុណ!",
-        "ok": "បានកត់ត្រា សុខសប្បាយ កូដ {code}។ អរគុណ!",
-        "sick": "បានកត់ត្រា មានរោគសញ្ញា កូដ {code}។ មន្ត្រីសុខាភិបាលនឹងទាក់ទង",
-    },
-    "en": {
-        "visit": "Visit recorded for code {code}. Thank you!",
-        "ok": "Check-in recorded for code {code}. Thank you!",
-        "sick": "Symptoms recorded for code {code}. Health staff will call.",
-    },
-}
+# The words are in the catalog (shared/i18n): here only how they are put together.
+SEX = {lang: namespace("sms.sex", lang) for lang in LANGS}
+TEMPLATES = {lang: namespace("sms.alert", lang) for lang in LANGS}
+REPLIES = {lang: namespace("sms.reply", lang) for lang in LANGS}
 # Sent to a known contact whose reply we could not match: we do not know the message's language, so both.
-ERROR_REPLY = (
-    "សូមអភ័យទោស យើងមិនស្គាល់សារនេះទេ។ Sorry, we could not match this message. Send VISIT, OK or SICK and the code."
-)
+ERROR_REPLY = " ".join(text("sms.not_understood", lang) for lang in LANGS)
 
 
 @dataclass(frozen=True)

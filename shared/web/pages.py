@@ -9,6 +9,8 @@ import re
 
 from fastapi import Request
 
+from shared.i18n import LANGS, namespace
+
 # Only a path of this shape: a forged header must not point the page, and its token, at another host.
 API_BASE = re.compile(r"/api/[a-z]{1,20}")
 
@@ -19,3 +21,8 @@ def page_config(request: Request, identity_url: str) -> dict:
     if not API_BASE.fullmatch(base):
         return {"api_base": "", "identity_url": identity_url}
     return {"api_base": base, "identity_url": identity_url or "/api/identity"}
+
+
+def page_messages(page: str) -> dict[str, dict[str, str]]:
+    """A page's words in every language, from the one catalog (shared/i18n), for its language switch."""
+    return {lang: namespace(page, lang) for lang in LANGS}

@@ -1,64 +1,8 @@
 // The provincial dashboard: figures from the dashboard API, refreshed every few seconds without a reload.
 "use strict";
 
-const T = {
-  en: {
-    title: "Returnees from Thailand: situation dashboard", nation: "Cambodia",
-    login: "Sign in", username: "User name", password: "Password", sign_in: "Sign in", logout: "Sign out",
-    login_failed: "Sign-in failed: check the user name and password.",
-    updated: "Updated", other_lang: "ខ្មែរ",
-    rebuilding: "Figures are being rebuilt from the event topics and read low until it ends: {n} events to go.",
-    received: "Received", screened: "Screened", referred: "Referred", in_quarantine: "In quarantine",
-    released: "Released", transported: "Transported", in_transit: "In transit", handed_over: "Handed over",
-    visited: "Visited", overdue: "Overdue", alerted: "Alerted", completed: "Completed",
-    overdue_followups: "Follow-ups overdue", overdue_manifests: "Vehicles overdue", waiting: "Waiting for a bed",
-    arrivals_title: "Arrivals per checkpoint per day (last 14 days)",
-    areas_title: "Where returnees come home to", drill_hint: "(click a row to open it)",
-    area: "Area", people_title: "Sex, age groups and special care",
-    F: "Female", M: "Male", X: "Other", child: "Children", infant: "Infants", pregnant: "Pregnant women",
-    ill: "Ill", elderly: "Elderly", disability: "Disability", people: "People",
-    facilities_title: "Quarantine facilities: occupancy", facility: "Facility", occupancy: "Occupancy",
-    capacity: "Capacity", capacity_note: "Capacity is not published by the quarantine service yet.",
-    transit_title: "Vehicles on the road", manifest: "Vehicle manifest", destination: "Destination",
-    passengers: "Passengers", expected: "Expected arrival", none: "None",
-    followup_title: "Commune follow-up", checkpoints_title: "Checkpoints: last sync",
-    checkpoint: "Checkpoint", last_sync: "Last sync", stale: "stale", never: "never",
-    report_title: "Daily situation report", since: "From", until: "To",
-    map_title: "Communes: returnees and overdue visits", map_overdue: "visit overdue",
-    map_isolating: "in quarantine or self-isolation", map_home: "returnees home", map_quiet: "none yet",
-    map_note: "circle size: returnees; a commune without a point of its own in the gazetteer sits on a dashed ring around its district",
-    no_data: "No figures for this period", download_csv: "Download CSV", download_pdf: "Download PDF report", printable: "Printable page",
-    footer: "Figures from the event topics; Letter 1007 of the Ministry of Interior.",
-  },
-  km: {
-    title: "ផ្ទាំងស្ថានការណ៍ពលរដ្ឋវិលត្រឡប់ពីប្រទេសថៃ", nation: "កម្ពុជា",
-    login: "ចូលប្រើ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់", sign_in: "ចូល", logout: "ចាកចេញ",
-    login_failed: "ចូលមិនបាន៖ សូមពិនិត្យឈ្មោះអ្នកប្រើ និងពាក្យសម្ងាត់។",
-    updated: "ធ្វើបច្ចុប្បន្នភាព", other_lang: "English",
-    rebuilding: "តួលេខកំពុងត្រូវបានបង្កើតឡើងវិញពីប្រធានបទព្រឹត្តិការណ៍ ហើយនៅទាបជាងការពិតរហូតដល់ចប់៖ នៅសល់ព្រឹត្តិការណ៍ {n}។",
-    received: "បានទទួល", screened: "បានពិនិត្យសុខភាព", referred: "បានបញ្ជូនព្យាបាល", in_quarantine: "កំពុងធ្វើចត្តាឡីស័ក",
-    released: "បានបញ្ចប់ចត្តាឡីស័ក", transported: "បានដឹកជញ្ជូន", in_transit: "កំពុងធ្វើដំណើរ", handed_over: "បានប្រគល់",
-    visited: "បានចុះសួរសុខទុក្ខ", overdue: "ហួសកំណត់", alerted: "បានជូនដំណឹង", completed: "បានបញ្ចប់",
-    overdue_followups: "ការតាមដានហួសកំណត់", overdue_manifests: "យានយន្តយឺតពេល", waiting: "កំពុងរង់ចាំគ្រែ",
-    arrivals_title: "ចំនួនមកដល់តាមច្រកព្រំដែន ប្រចាំថ្ងៃ (១៤ ថ្ងៃចុងក្រោយ)",
-    areas_title: "ទីកន្លែងដែលពលរដ្ឋវិលត្រឡប់ទៅផ្ទះ", drill_hint: "(ចុចលើជួរដើម្បីបើក)",
-    area: "តំបន់", people_title: "ភេទ ក្រុមអាយុ និងការថែទាំពិសេស",
-    F: "ស្រី", M: "ប្រុស", X: "ផ្សេងទៀត", child: "កុមារ", infant: "ទារក", pregnant: "ស្ត្រីមានផ្ទៃពោះ",
-    ill: "អ្នកជំងឺ", elderly: "មនុស្សចាស់", disability: "ជនមានពិការភាព", people: "នាក់",
-    facilities_title: "មណ្ឌលចត្តាឡីស័ក៖ ចំនួនអ្នកស្នាក់នៅ", facility: "មណ្ឌល", occupancy: "អ្នកស្នាក់នៅ",
-    capacity: "សមត្ថភាព", capacity_note: "សេវាចត្តាឡីស័កមិនទាន់ផ្សព្វផ្សាយសមត្ថភាពនៅឡើយទេ។",
-    transit_title: "យានយន្តកំពុងធ្វើដំណើរ", manifest: "បញ្ជីអ្នកដំណើរ", destination: "គោលដៅ",
-    passengers: "អ្នកដំណើរ", expected: "ពេលរំពឹងមកដល់", none: "គ្មាន",
-    followup_title: "ការតាមដានរបស់ឃុំ", checkpoints_title: "ច្រកព្រំដែន៖ សមកាលកម្មចុងក្រោយ",
-    checkpoint: "ច្រកព្រំដែន", last_sync: "សមកាលកម្មចុងក្រោយ", stale: "ហួសពេល", never: "មិនធ្លាប់",
-    report_title: "របាយការណ៍ស្ថានការណ៍ប្រចាំថ្ងៃ", since: "ពី", until: "ដល់",
-    map_title: "ឃុំ៖ ពលរដ្ឋវិលត្រឡប់ និងការចុះសួរសុខទុក្ខហួសកំណត់", map_overdue: "ការចុះសួរហួសកំណត់",
-    map_isolating: "កំពុងធ្វើចត្តាឡីស័ក ឬដាក់ខ្លួនឯងដាច់ដោយឡែក", map_home: "ពលរដ្ឋវិលត្រឡប់ដល់ផ្ទះ", map_quiet: "មិនទាន់មាន",
-    map_note: "ទំហំរង្វង់៖ ចំនួនពលរដ្ឋវិលត្រឡប់ ឃុំដែលគ្មានទីតាំងផ្ទាល់ក្នុងបញ្ជីនាមករណ៍ភូមិសាស្ត្រ ស្ថិតលើរង្វង់ដាច់ៗជុំវិញស្រុករបស់ខ្លួន",
-    no_data: "គ្មានតួលេខសម្រាប់រយៈពេលនេះ", download_csv: "ទាញយក CSV", download_pdf: "ទាញយករបាយការណ៍ PDF", printable: "ទំព័រសម្រាប់បោះពុម្ព",
-    footer: "តួលេខពីប្រព័ន្ធព្រឹត្តិការណ៍ តាមលិខិតលេខ ១០០៧ របស់ក្រសួងមហាផ្ទៃ។",
-  },
-};
+// The words come from the one catalog (shared/i18n), served as messages.json.
+const T = { en: {}, km: {} };
 
 const TOKEN_KEY = "border.dashboard.token";
 const LANG_KEY = "border.lang";
@@ -320,6 +264,7 @@ async function start() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  Object.assign(T, await (await fetch("/dashboard/messages.json")).json());
   translate();
   $("#lang").addEventListener("click", () => {
     state.lang = state.lang === "km" ? "en" : "km";
