@@ -38,7 +38,7 @@ async def test_register_in_khmer_then_offline_then_resync(stack, browser):
     async with serving(intake.app) as base:
         context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="km-KH")
         await context.add_init_script(
-            f"if (!localStorage.getItem('intake.token')) localStorage.setItem('intake.token', '{TOKEN}');"
+            f"if (!sessionStorage.getItem('intake.token')) sessionStorage.setItem('intake.token', '{TOKEN}');"
         )
         page = await context.new_page()
         await page.goto(f"{base}/tablet/")
@@ -128,7 +128,7 @@ async def test_expired_token_asks_for_login_and_keeps_the_offline_household(stac
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         await context.add_init_script(
             "localStorage.setItem('intake.lang', 'en');"
-            f"if (!localStorage.getItem('intake.token')) localStorage.setItem('intake.token', '{fresh}');"
+            f"if (!sessionStorage.getItem('intake.token')) sessionStorage.setItem('intake.token', '{fresh}');"
         )
         logins = []
 
@@ -161,7 +161,7 @@ async def test_expired_token_asks_for_login_and_keeps_the_offline_household(stac
         await wait_until(lambda: _records(page, "pending"), what="household queued")
         # The token runs out two seconds later, while the tablet is offline with its queue.
         short = bearer(("checkpoint_officer", "KH-TH-01"), ttl=timedelta(seconds=2))["Authorization"][7:]
-        await page.evaluate(f"localStorage.setItem('intake.token', '{short}')")
+        await page.evaluate(f"sessionStorage.setItem('intake.token', '{short}')")
 
         await page.wait_for_selector("#login:not([hidden])", timeout=20000)
         assert "expired" in await page.text_content("#login-note")

@@ -109,7 +109,7 @@ async def test_queue_resent_twice_in_another_order_after_a_dropped_answer(stack,
         # No service worker: the test must see every request the page makes, and this one needs no reload.
         context = await browser.new_context(service_workers="block")
         await context.add_init_script(
-            f"localStorage.setItem('intake.lang', 'en'); localStorage.setItem('intake.token', '{TOKEN}');"
+            f"localStorage.setItem('intake.lang', 'en'); sessionStorage.setItem('intake.token', '{TOKEN}');"
         )
         await context.route("**/returnees", link)
         first = await _open_tablet(context, base)

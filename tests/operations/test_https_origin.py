@@ -5,8 +5,12 @@ import ssl
 import httpx
 import pytest
 
+from shared.contracts.intake import ReturneeRegistered
+from shared.contracts.topics import RETURNEE
 from tests.dashboard import flow
+from tests.factories import POIPET
 from tests.identity.conftest import PASSWORD, add_user, start_identity
+from tests.intake.test_tablet_browser import _count_is, _register
 from tests.waiting import wait_until
 from tests.web import (
     HAVE_CHROMIUM,
@@ -64,3 +68,50 @@ async def test_the_dashboard_logs_in_and_reads_its_api_through_the_proxy(stack, 
         fingerprint = (tmp_path / "caddy" / "static" / "trust" / "fingerprint.txt").read_text()
         await page.locator("#fingerprint", has_text=fingerprint.strip()).wait_for()
         assert await serious_accessibility_violations(page) == []
+
+
+async def test_the_tablet_works_offline_on_the_https_origin(stack, tmp_path):
+    """What a checkpoint tablet on the LAN does: a secure origin, so the service worker registers, and a
+    registration made with the link down is sent once it returns, all through the proxy."""
+    identity = await start_identity(stack)
+    await add_user(identity, "checkpoint.poipet", ("checkpoint_officer", POIPET))
+    intake = await stack.start("intake")
+    async with (
+        serving(identity.app) as identity_url,
+        serving(intake.app) as intake_url,
+        https_origin({"identity": identity_url, "intake": intake_url}, tmp_path / "caddy") as (origin, ca),
+        chromium_trusting(ca, tmp_path / "home") as browser,
+    ):
+        context = await browser.new_context(locale="km-KH")
+        page = await context.new_page()
+        calls = []
+        page.on("request", lambda r: calls.append(r.url.removeprefix(origin).split("?")[0]))
+        await page.goto(f"{origin}/tablet/")
+        await page.fill("#login-form input[name=username]", "checkpoint.poipet")
+        await page.fill("#login-form input[name=password]", PASSWORD)
+        await page.click("#login-form button[type=submit]")
+        await page.wait_for_selector("#app:not([hidden])")
+        assert await page.evaluate("window.isSecureContext && typeof crypto.randomUUID === 'function'")
+        assert await page.evaluate("navigator.serviceWorker.ready.then((r) => r.active.scriptURL)") == (
+            f"{origin}/tablet/sw.js"
+        )
+        assert await page.evaluate("localStorage.getItem('intake.token')") is None
+        await wait_until(
+            lambda: page.evaluate("gaz.byProvince.size === 25"), timeout=60, what="gazetteer cached"
+        )
+
+        await context.set_offline(True)
+        await _register(
+            page, name_km="ចាន់ ដារ៉ា", name_latin="Chan Dara", sex="M", age="34", village_query="angkrong"
+        )
+        await page.click("#submit")
+        await wait_until(lambda: _count_is(page, "pending", 1), what="the registration kept on the tablet")
+        await page.reload()  # from the service worker's cache: the link is still down
+        await page.wait_for_selector("#app:not([hidden])")
+        await context.set_offline(False)
+        await wait_until(lambda: _count_is(page, "synced", 1), timeout=30, what="the registration sent")
+        assert "/api/identity/auth/token" in calls and "/api/intake/returnees" in calls
+        await context.close()
+
+    events = await stack.events(RETURNEE, expect=1, timeout=30)
+    assert [e.name_latin for _, e in events if isinstance(e, ReturneeRegistered)] == ["Chan Dara"]

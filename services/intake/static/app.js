@@ -79,9 +79,10 @@ const CHOICES = {
   needs: ["food", "water", "medicine", "shelter"],
 };
 const PREFIX = { symptoms: "sy_", special_care: "sc_", needs: "nd_" };
-const TOKEN_KEY = "intake.token";
+const TOKEN_KEY = "intake.token";  // in sessionStorage: gone with the tab, never left on a shared tablet
 const LANG_KEY = "intake.lang";
-const API = new URL("..", location.href).pathname.replace(/\/$/, "");  // the service root
+// The service root; behind the HTTPS proxy, config.json names the API's path instead (shared/web/pages.py).
+let API = new URL("..", location.href).pathname.replace(/\/$/, "");
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -128,7 +129,7 @@ function claims(token) {
 }
 
 function session() {
-  const token = localStorage.getItem(TOKEN_KEY);
+  const token = sessionStorage.getItem(TOKEN_KEY);
   const c = token && claims(token);
   if (!c || c.exp * 1000 <= Date.now()) return null;
   const checkpoints = (c.roles || []).filter((g) => g.role === "checkpoint_officer").map((g) => g.scope);
@@ -140,6 +141,7 @@ async function loadConfig() {
   try {
     const config = await (await fetch("config.json")).json();
     identityUrl = config.identity_url || "";
+    if (config.api_base) API = config.api_base;
   } catch { /* offline without a cached config: fall back to the default below */ }
   if (!identityUrl) identityUrl = `${location.protocol}//${location.hostname}:8000`;
 }
@@ -159,7 +161,7 @@ async function logIn(form) {
     error.textContent = t("login_failed");
     return;
   }
-  localStorage.setItem(TOKEN_KEY, (await response.json()).access_token);
+  sessionStorage.setItem(TOKEN_KEY, (await response.json()).access_token);
   form.reset();
   start();
 }
@@ -553,7 +555,7 @@ let watching = false;
 
 async function start() {
   const s = session();
-  if (!s) return askLogin(Boolean(localStorage.getItem(TOKEN_KEY)));
+  if (!s) return askLogin(Boolean(sessionStorage.getItem(TOKEN_KEY)));
   $("#login").hidden = true;
   $("#app").hidden = false;
   const checkpoint = s.checkpoints[0] || "";
@@ -597,7 +599,7 @@ function wire() {
     translate();
   });
   $("#logout").addEventListener("click", () => {
-    localStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(TOKEN_KEY);
     askLogin(false);
   });
   $("#sync").addEventListener("click", sync);
