@@ -114,8 +114,10 @@ async def checkpoints(
 
 
 @router.get("/stats/map", response_model=list[MapPoint], responses=OUT_OF_SCOPE)
-async def map_points(deps: DashboardDeps, principal: Reader, area: AreaQuery) -> list[MapPoint]:
-    """The communes of a province or district with their points and figures, for the map (no tiles needed)."""
+async def map_points(
+    deps: DashboardDeps, principal: Reader, area: AreaQuery = domain.NATION
+) -> list[MapPoint]:
+    """The communes of an area with their points and figures, for the map (no tiles needed)."""
     return await deps.run(queries.map_points, principal=principal, area=area)
 
 

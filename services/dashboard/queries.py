@@ -137,21 +137,27 @@ async def areas(
 
 
 async def map_points(uow: Uow, *, principal: Principal, area: str) -> list[MapPoint]:
-    """Every commune of a province or district the caller may see, placed and counted over the whole record:
-    quiet communes too, so the map shows where nobody came home as well as where many did."""
-    if area == domain.NATION or len(area) not in (2, 4):
-        raise Invalid(("query", "area"), "the map is drawn for a province or a district")
+    """Every commune of the area the caller may see, placed and counted over the whole record: quiet
+    communes too, so the map shows where nobody came home as well as where many did."""
     prefixes = _prefixes(principal, area)
     session = await _reading(uow)
     counts = await period_counts(
         session, prefixes=prefixes, since=BEGINNING, until=uow.clock.today(), by=R.commune_code
     )
     gazetteer = load_gazetteer()
-    districts = [d.code for d in gazetteer.districts_of(area)] if len(area) == 2 else [area]
-    visible = tuple(prefixes or [area])
+    within = "" if area == domain.NATION else area
+    provinces = [p.code for p in gazetteer.provinces() if p.code.startswith(within[:2])]
+    districts = [
+        d.code for p in provinces for d in gazetteer.districts_of(p) if d.code.startswith(within[:4])
+    ]
+    visible = tuple(prefixes) if prefixes is not None else ("",)
     points = []
     for district in districts:
-        communes = [c for c in gazetteer.communes_of(district) if c.code.startswith(visible)]
+        communes = [
+            c
+            for c in gazetteer.communes_of(district)
+            if c.code.startswith(within) and c.code.startswith(visible)
+        ]
         unplaced = [c for c in communes if gazetteer.point(c.code) is None]
         for commune in communes:
             placed = gazetteer.point(commune.code)
