@@ -27,7 +27,7 @@ const STRINGS = {
     temp_range: "សីតុណ្ហភាពត្រូវនៅចន្លោះ 34 និង 43 °C",
     not_running: "ការធ្វើចត្តាឡីស័កនេះមិនកំពុងដំណើរការទេ", not_found: "រកមិនឃើញ ឬមិនមែនក្នុងមណ្ឌលរបស់អ្នក",
     rejected: "ត្រូវបានបដិសេធ៖ សូមពិនិត្យទិន្នន័យ", failed: "មិនបានរក្សាទុក៖ សូមព្យាយាមម្តងទៀត",
-    saved: "បានរក្សាទុក",
+    forbidden: "តួនាទីរបស់អ្នកមិនអាចធ្វើការនេះបានទេ",
     rb_quarantine_not_over: "មិនទាន់គ្រប់ ១៤ ថ្ងៃ", rb_referred: "រង់ចាំការបញ្ជាក់ពីមន្ត្រីសុខាភិបាល",
     rb_last_symptoms: "ការពិនិត្យចុងក្រោយមានរោគសញ្ញា", rb_final_symptoms: "មានរោគសញ្ញាក្នុងថ្ងៃចុងក្រោយ",
     rb_no_final: "ត្រូវការការពិនិត្យថ្ងៃនេះមុនចេញ", rb_ready: "នឹងចេញនៅជុំបន្ទាប់",
@@ -61,7 +61,7 @@ const STRINGS = {
     temp_range: "Temperature must be between 34 and 43 °C",
     not_running: "This quarantine is not running", not_found: "Not found, or not in your facility",
     rejected: "Refused: check the values", failed: "Not saved: try again",
-    saved: "Saved",
+    forbidden: "Your role may not do this",
     rb_quarantine_not_over: "14 days not over yet", rb_referred: "Waiting for health staff to clear",
     rb_last_symptoms: "Last check-in had symptoms", rb_final_symptoms: "Symptoms in the final days",
     rb_no_final: "Needs today's check-in before release", rb_ready: "Released on the next round",
@@ -89,6 +89,16 @@ const API = new URL("..", location.href).pathname.replace(/\/$/, "");  // the se
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const state = { lang: localStorage.getItem(LANG_KEY) || "km", facilities: [], facility: null, residents: new Map() };
+const MONTHS_KM = ["មករា", "កុម្ភៈ", "មីនា", "មេសា", "ឧសភា", "មិថុនា", "កក្កដា", "សីហា", "កញ្ញា", "តុលា", "វិច្ឆិកា", "ធ្នូ"];
+const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// "2026-12-21" as staff write it; Chromium's ICU has no long Khmer date format of its own.
+function showDate(iso) {
+  if (!iso) return "—";
+  const [y, m, d] = iso.split("-").map(Number);
+  return state.lang === "km" ? `${d} ${MONTHS_KM[m - 1]} ${y}` : `${d} ${MONTHS_EN[m - 1]} ${y}`;
+}
+// Today in Cambodia, whatever the computer's own time zone.
+const cambodianToday = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Phnom_Penh" }).format(new Date());
 const t = (key, values = {}) =>
   (STRINGS[state.lang][key] ?? STRINGS.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
 
@@ -107,7 +117,7 @@ function setLang(lang) {
   renderSite();
   for (const li of $$("#residents li.res")) renderResident(li);
   renderCounts();
-  $("#today").textContent = new Date().toLocaleDateString(lang === "km" ? "km-KH" : "en-GB", { dateStyle: "long" });
+  $("#today").textContent = showDate(cambodianToday());
 }
 
 // --- signing in: identity issues the token; the services verify it ---------------------------------------
@@ -168,6 +178,7 @@ async function api(path, options = {}) {
 
 // The message for a refused request, as a key of STRINGS (422 names the field in `loc`).
 async function refusal(response, fields = {}) {
+  if (response.status === 403) return "forbidden";
   if (response.status === 404) return "not_found";
   if (response.status === 409) return fields.conflict || "not_running";
   if (response.status === 422) {
@@ -306,11 +317,11 @@ function renderResident(li) {
     return span;
   }));
   const day = ep.day !== null ? t("day_of", { day: Math.min(ep.day, lengthOf(ep)), length: lengthOf(ep) }) : "";
-  $(".day", li).textContent = `${day} · ${t("release_on", { date: ep.ends_on || "—" })}`;
+  $(".day", li).textContent = `${day} · ${t("release_on", { date: showDate(ep.ends_on) })}`;
   const blocker = releaseDue(ep) ? (ep.release_blocked ? BLOCKERS[ep.release_blocked] : "rb_ready") : null;
   const last = ep.last_checkin;
   const lastText = last
-    ? t("last", { day: last.day, temp: last.temperature_c !== null ? `${last.temperature_c} °C` : "SMS" }) +
+    ? t("last", { day: last.day, temp: last.temperature_c !== null ? `${last.temperature_c.toFixed(1)} °C` : "SMS" }) +
       ` · ${last.clear ? t("clear") : last.symptoms.map((s) => t(`sy_${s}`)).join(", ")}`
     : "";
   $(".last", li).textContent = [lastText, blocker ? t(blocker) : ""].filter(Boolean).join(" · ");
@@ -463,7 +474,7 @@ async function start() {
     $("#facility-pick").hidden = true;
     return showError($("#list-error"), "no_facility");
   }
-  $("#facility-pick").hidden = state.facilities.length < 2;
+  $("#facility-pick").hidden = false;  // one facility for most staff: the select then just names it
   await chooseFacility(sessionStorage.getItem(FACILITY_KEY));
 }
 
