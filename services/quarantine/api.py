@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 
 from services.quarantine import handlers, queries
 from services.quarantine.models import (
+    CapacityUpdate,
     CheckinCreate,
     CheckinRead,
     EpisodeDetail,
@@ -19,7 +20,7 @@ from services.quarantine.models import (
 from services.quarantine.settings import Settings
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
-from shared.web.auth import Principal, Role, require
+from shared.web.auth import Principal, Role, public, require
 
 router = APIRouter(tags=["quarantine"])
 
@@ -89,6 +90,20 @@ async def update_supply(
     """Record the stock of one item now on hand (a count, not a delta)."""
     scope = queries.facility_scope(principal)
     await deps.run(handlers.set_supply, facility_id=facility_id, scope=scope, item=item.value, data=body)
+    return await deps.run(queries.facility, scope=scope, facility_id=facility_id)
+
+
+@router.put("/facilities/{facility_id}/capacity", responses=errors(404, 409))
+async def update_capacity(
+    deps: QuarantineDeps,
+    facility_id: FacilityPath,
+    body: CapacityUpdate,
+    principal: FacilityReader,
+) -> FacilityRead:
+    """Set the beds a facility has now (not below those occupied); new beds go at once to whoever waits."""
+    scope = queries.facility_scope(principal)
+    facility = await deps.run(handlers.set_capacity, facility_id=facility_id, scope=scope, data=body)
+    await deps.run(handlers.place_waiting, province_code=facility.province_code)
     return await deps.run(queries.facility, scope=scope, facility_id=facility_id)
 
 
@@ -174,3 +189,14 @@ async def post_clearance(
     scope = queries.clearance_scope(principal)
     await deps.run(handlers.clear_referral, episode_id=episode_id, scope=scope, by=principal.subject)
     return await deps.run(queries.episode_detail, scope=scope, episode_id=episode_id)
+
+
+# --- the staff page's settings (public: it holds no data) -----------------------------------------------
+
+page = APIRouter(tags=["staff page"])
+
+
+@page.get("/quarantine/config.json", dependencies=[public()])
+async def page_config(deps: QuarantineDeps) -> dict:
+    """Where the facility staff's page logs in; empty means the same host on port 8000."""
+    return {"identity_url": deps.settings.identity_url}

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.quarantine import domain, placement
 from services.quarantine.models import (
     ACTIVE,
+    CapacityUpdate,
     Checkin,
     Episode,
     Facility,
@@ -85,6 +86,10 @@ async def open_episode(uow: Uow, *, event: ReturneeRegistered) -> None:
 
 def _apply_snapshot(episode: Episode, event: ReturneeRegistered | ReturneeCorrected) -> None:
     episode.household_id = event.household_id
+    episode.name_km = event.name_km
+    episode.name_latin = event.name_latin
+    episode.sex = event.sex.value
+    episode.age_years = event.age_years
     episode.special_care = [c.value for c in event.special_care]
     episode.home_village_code = event.home_village_code
     episode.checkpoint_id = event.checkpoint_id
@@ -347,3 +352,18 @@ async def set_supply(
         supply.sqlmodel_update(data.model_dump())
         supply.updated_at = uow.now()
     return supply
+
+
+async def set_capacity(
+    uow: Uow, *, facility_id: str, scope: ColumnElement[bool], data: CapacityUpdate
+) -> Facility:
+    """The beds a facility has now; never fewer than are occupied (those people are not moved)."""
+    facility = (
+        await uow.session.execute(select(Facility).where(Facility.id == facility_id, scope).with_for_update())
+    ).scalar_one_or_none()
+    if facility is None:
+        raise NotFound("facility not found")
+    if data.capacity < facility.occupancy:
+        raise Conflict(f"capacity: {facility.occupancy} beds are occupied")
+    facility.capacity = data.capacity
+    return facility

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from services.quarantine import demo, handlers, metrics, queries
-from services.quarantine.api import router
+from services.quarantine.api import page, router
 from services.quarantine.consumer import subscriptions
 from services.quarantine.settings import Settings
 from shared.cli import service_cli
@@ -18,6 +20,7 @@ from shared.unit_of_work import Deps, standalone
 from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
 
 
 async def release_due(deps: Deps[Settings]) -> int:
@@ -69,14 +72,19 @@ async def refresh_occupancy(deps: Deps[Settings]) -> None:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="Quarantine: facilities, episodes and daily check-ins",
-        routers=[router],
+        routers=[router, page],
         subscriptions=subscriptions,
         background=lambda deps: [("quarantine-scheduler", partial(run_scheduler, deps))],
         refreshers=lambda deps: [partial(refresh_occupancy, deps)],
     )
+    # Facility staff often work over a weak mobile connection: compress the page and the lists.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # The config route above is matched first; everything else under /quarantine is the staff page.
+    app.mount("/quarantine", StaticFiles(directory=STATIC, html=True), name="quarantine-page")
+    return app
 
 
 run = service_cli(Settings, create_app, MIGRATIONS)

@@ -95,6 +95,11 @@ class Episode(Table, table=True):
     checkpoint_id: str = Field(max_length=20)
     province_code: str = Field(index=True, max_length=2)  # of the checkpoint: where a bed is sought
     home_village_code: str = Field(index=True, max_length=8)
+    # Who the returnee is, for the facility staff who check on them (None until the registration arrives).
+    name_km: str | None = Field(default=None, max_length=200)
+    name_latin: str | None = Field(default=None, max_length=200)
+    sex: str | None = Field(default=None, max_length=1)
+    age_years: int | None = None
     special_care: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     facility_id: str | None = Field(default=None, foreign_key="facility.id", index=True, max_length=40)
     waiting_since: datetime | None = Field(default=None, sa_column=_aware(nullable=True))
@@ -157,6 +162,10 @@ class SupplyUpdate(_Schema):
     low_threshold: int = PydanticField(ge=0, le=10_000_000)
 
 
+class CapacityUpdate(_Schema):
+    capacity: int = PydanticField(ge=0, le=10_000)  # 0: the site is closed to new arrivals
+
+
 class SupplyRead(BaseModel):
     item: str
     quantity: int
@@ -204,6 +213,10 @@ class EpisodeRead(BaseModel):
     checkpoint_id: str
     province_code: str
     home_village_code: str
+    name_km: str | None
+    name_latin: str | None
+    sex: str | None
+    age_years: int | None
     special_care: list[str]
     facility_id: str | None
     waiting_since: datetime | None
@@ -215,6 +228,9 @@ class EpisodeRead(BaseModel):
     cleared_at: datetime | None
     day: int | None
     missed_days: list[int]
+    # Whether today's day already has a check-in, and the latest one: the staff's round at a glance.
+    checked_today: bool
+    last_checkin: CheckinRead | None
     release_blocked: str | None
 
 

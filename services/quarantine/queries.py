@@ -152,11 +152,14 @@ async def occupancy(uow: Uow) -> list[tuple]:
 
 def _episode_read(settings: Settings, episode: Episode, checkins: list[Checkin], today) -> dict:
     running = episode.starts_on is not None and episode.status in ACTIVE
+    day = domain.day_number(episode.starts_on, today) if running else None
     return {
         **episode.model_dump(exclude={"referral_reason", "cleared_by", "created_at"}),
         "mode": episode.mode,
         "status": episode.status,
-        "day": domain.day_number(episode.starts_on, today) if running else None,
+        "day": day,
+        "checked_today": day is not None and any(c.day == day for c in checkins),
+        "last_checkin": CheckinRead.model_validate(checkins[-1], from_attributes=True) if checkins else None,
         "missed_days": domain.missed_days(
             starts_on=episode.starts_on,
             today=today,

@@ -22,3 +22,5 @@ class Settings(ServiceSettings):
     require_final_checkin: bool = True
     # How often (real seconds) the scheduler looks for episodes to release and waiting returnees to place.
     scheduler_seconds: float = Field(5.0, gt=0)
+    # Where the staff page logs in (`POST {identity_url}/auth/token`); empty: same host, port 8000.
+    identity_url: str = ""

@@ -245,6 +245,8 @@ async def quarantine_world(stack, other: Place = BATTAMBANG) -> World:
             "PUT /facilities/{facility_id}/supplies/{item}": Mutation(
                 lambda area: {"quantity": 40, "unit": "l", "low_threshold": 10}
             ),
+            # More beds than any demo site has, so never below the people staying (that is a 409).
+            "PUT /facilities/{facility_id}/capacity": Mutation(lambda area: {"capacity": 500}),
             # A second check-in on the same day, or a clearance without a referral, is a 409.
             "POST /episodes/{episode_id}/checkins": Mutation(
                 lambda area: {"temperature_c": 36.5}, ok=frozenset({201, 409})
