@@ -5,8 +5,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl)
-# Khmer fonts: without them the browser tests and their screenshots show boxes; prometheus for promtool.
-[[ ${1:-} == --test ]] && packages+=(chromium fonts-khmeros prometheus)
+# WeasyPrint (transport's printed manifest) loads pango and harfbuzz at run time, and lays out Khmer with
+# the Khmer OS fonts: without them the driver's PDF shows boxes (so do the browser tests' screenshots).
+packages+=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-khmeros)
+# prometheus for promtool.
+[[ ${1:-} == --test ]] && packages+=(chromium prometheus)
 # java/mvn may come from elsewhere than Debian (the image's own JDK): only install what is absent.
 command -v java >/dev/null && packages=("${packages[@]/openjdk-17-jre-headless}")
 command -v mvn >/dev/null && packages=("${packages[@]/maven}")
