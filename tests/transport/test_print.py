@@ -1,4 +1,4 @@
-"""The driver's paper manifest: GET /manifests/{id}.pdf, read back with pypdf; scoped and audited like the JSON."""
+"""The driver's paper manifest (GET /manifests/{id}.pdf) read back with pypdf; scoped and audited."""
 
 import io
 import re
@@ -54,7 +54,7 @@ async def _pdf_text(response) -> str:
 
 
 async def test_the_pdf_carries_vehicle_driver_passengers_by_household_and_supplies(transport, feed):
-    manifest, people = await _manifest_with_a_household(transport, feed)
+    manifest, _ = await _manifest_with_a_household(transport, feed)
     url = f"/manifests/{manifest['id']}"
     r = await transport.client.put(
         f"{url}/supplies", json={"food_rations": 3, "water_litres": 6}, headers=OFFICER_01
