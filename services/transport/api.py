@@ -22,7 +22,7 @@ from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
-from shared.web.auth import Principal, Role, require
+from shared.web.auth import Principal, Role, public, require
 
 router = APIRouter(tags=["transport"])
 
@@ -401,6 +401,11 @@ async def overview(deps: TransportDeps, principal: Reader, origin: OriginDep) ->
                 "returnee_id": t.returnee_id,
                 "manifest_id": t.manifest_id,
                 "destination": t.destination_province,
+                "destination_name": province_names(t.destination_province),
+                "origin": t.origin_province,
+                # Whom to look for: the names are in the audit trail with the rest of this read.
+                "name_km": t.name_km,
+                "name_latin": t.name_latin,
             }
             for t in ov.missing
         ],
@@ -409,3 +414,12 @@ async def overview(deps: TransportDeps, principal: Reader, origin: OriginDep) ->
 
 def _name(code: str | None) -> dict[str, str] | None:
     return province_names(code) if code else None
+
+
+@router.get("/transport/config.json", dependencies=[public()])
+async def page_config(deps: TransportDeps) -> dict:
+    """The working group's page settings: where it logs in, and the provinces' names (no returnee data)."""
+    return {
+        "identity_url": deps.settings.identity_url,
+        "provinces": {p.code: {"km": p.name_km, "en": p.name_en} for p in load_gazetteer().provinces()},
+    }
