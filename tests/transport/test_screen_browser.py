@@ -44,6 +44,7 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
     # Identity creates transport officers in border provinces only: the passengers go home to Battambang,
     # itself on the border, whose officer receives them.
     await add_user(identity, "officer-btb", ("transport_officer", "02"))
+    await add_user(identity, "pwg-btb", ("provincial_wg", "02"))  # reads, acts on nothing
     r = await transport.client.post(
         "/vehicles",
         json={
@@ -84,6 +85,8 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
 
         # The origin officer: the queue, then a proposal for the waiting three.
         await page.goto(f"{base}/transport/")
+        await page.wait_for_selector("#login:not([hidden])")
+        assert await serious_accessibility_violations(page) == []
         await _sign_in(page, "officer-bmc")
         await page.wait_for_selector("#queue tbody tr")
         assert await page.locator("html").get_attribute("lang") == "km"
@@ -125,9 +128,17 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
         assert stored["session"] and stored["session"] not in stored["local"]
         assert "eyJ" not in stored["local"]
 
-        # The destination officer: hand over the household, report the third passenger missing.
+        # The province's working group reads the same board, with nothing to press but print.
         await page.click("#logout")
         assert (await _token_storage(page))["session"] is None
+        await _sign_in(page, "pwg-btb")
+        await _card_status(page, "dispatched")
+        assert await page.locator("#board button:visible").all_inner_texts() == ["បោះពុម្ពបញ្ជី (PDF)"]
+        assert await page.locator("#vehicle-form").is_hidden()
+        assert await page.locator("article.manifest tr[data-returnee]").count() == 3
+
+        # The destination officer: hand over the household, report the third passenger missing.
+        await page.click("#logout")
         await _sign_in(page, "officer-btb")
         await _card_status(page, "dispatched")
         card = page.locator("article.manifest")
