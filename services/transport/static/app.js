@@ -8,7 +8,7 @@ const TEXT = {
     title: "ការដឹកជញ្ជូនពលរដ្ឋត្រឡប់មកស្រុកកំណើត", other: "English",
     login: "ចូលប្រព័ន្ធ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់", signin: "ចូល", logout: "ចាកចេញ",
     loginFailed: "ឈ្មោះអ្នកប្រើ ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ", loginOffline: "មិនអាចភ្ជាប់ទៅសេវាចូលប្រព័ន្ធបានទេ",
-    loadFailed: "មិនអាចទាញយកទិន្នន័យបានទេ", actionFailed: "មិនបានសម្រេច", updated: "ធ្វើបច្ចុប្បន្នភាព៖",
+    loadFailed: "មិនអាចទាញយកទិន្នន័យបានទេ", noAccess: "គណនីនេះគ្មានសិទ្ធិមើលការដឹកជញ្ជូនទេ", actionFailed: "មិនបានសម្រេច", updated: "ធ្វើបច្ចុប្បន្នភាព៖",
     officer: "មន្ត្រីដឹកជញ្ជូន", reader: "ក្រុមការងារខេត្ត (មើលប៉ុណ្ណោះ)", admin: "អ្នកគ្រប់គ្រងថ្នាក់ជាតិ",
     alerts: "ការជូនដំណឹង", overdue: "យឺតពេលមកដល់", missing: "អ្នកបាត់ខ្លួនពេលប្រគល់",
     tooLarge: "គ្រួសារធំជាងយានណាមួយ", queue: "ជួររង់ចាំការដឹកជញ្ជូន", notReady: "មិនទាន់អាចធ្វើដំណើរ",
@@ -40,7 +40,7 @@ const TEXT = {
     title: "Transfers of returnees to their home provinces", other: "ខ្មែរ",
     login: "Sign in", username: "Username", password: "Password", signin: "Sign in", logout: "Sign out",
     loginFailed: "Wrong username or password", loginOffline: "Cannot reach the sign-in service",
-    loadFailed: "Could not load the data", actionFailed: "Not done", updated: "Updated:",
+    loadFailed: "Could not load the data", noAccess: "This account has no access to transport", actionFailed: "Not done", updated: "Updated:",
     officer: "Transport officer", reader: "Provincial working group (read only)", admin: "National administrator",
     alerts: "Alerts", overdue: "Overdue arrivals", missing: "Missing at hand-over",
     tooLarge: "Households larger than any vehicle", queue: "Transfer queue", notReady: "Not yet cleared to travel",
@@ -87,7 +87,7 @@ const province = (code) => (code && config.provinces[code] ? config.provinces[co
 
 function when(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(lang === "km" ? "km-KH" : "en-GB", { dateStyle: "short", timeStyle: "short" });
+  return new Date(iso).toLocaleString(lang === "km" ? "km-KH" : "en-GB", { dateStyle: "short", timeStyle: "short", hourCycle: "h23" });
 }
 
 // --- who is signed in ----------------------------------------------------------------------------------
@@ -470,6 +470,11 @@ async function load() {
   if (!session()) return signedOut();
   try {
     const [overview, fleet] = await Promise.all([api("/overview"), api("/vehicles")]);
+    if (overview.status === 403) {
+      signedOut();
+      $("#login-error").textContent = t("noAccess");
+      return;
+    }
     if (!overview.ok) throw new Error(String(overview.status));
     data = await overview.json();
     vehicles = fleet.ok ? await fleet.json() : [];
@@ -487,8 +492,9 @@ async function load() {
 
 // The periodic refresh waits while someone is typing into the board: a redraw would lose their input.
 function refresh() {
+  if (!session()) return token && signedOut(); // expired while the board was open
   const typing = document.activeElement && document.activeElement.closest("#board form");
-  if (!busy && !typing && session()) load();
+  if (!busy && !typing) load();
 }
 
 async function logIn(form) {
