@@ -525,6 +525,7 @@ function wire() {
   $("#lang").addEventListener("click", () => {
     lang = lang === "km" ? "en" : "km";
     localStorage.setItem(LANG_KEY, lang);
+    $("#notice").textContent = ""; // said in the other language
     render();
   });
   $("#vehicle-form").addEventListener("submit", (ev) => {
