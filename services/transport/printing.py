@@ -5,6 +5,7 @@ the checkpoint tablets) and laid out by WeasyPrint with the machine's Khmer font
 """
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -144,8 +145,15 @@ def manifest_html(view: ManifestView, printed_at: datetime) -> str:
     )
 
 
+# One layout at a time: WeasyPrint shares pango's and fontconfig's caches between threads, which are not
+# made for concurrent use; prints are rare enough that a queue of them costs nothing.
+_LAYOUT = threading.Lock()
+
+
 def manifest_pdf(view: ManifestView, printed_at: datetime) -> bytes:
     """The A4 PDF. CPU-bound (a few hundred ms): the route runs it in a worker thread."""
     from weasyprint import HTML  # imported on first print: it loads pango and the fonts
 
-    return HTML(string=manifest_html(view, printed_at), base_url=str(TEMPLATES)).write_pdf()
+    html = manifest_html(view, printed_at)
+    with _LAYOUT:
+        return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()

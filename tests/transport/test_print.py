@@ -125,3 +125,33 @@ async def test_another_province_gets_404_and_the_print_is_audited(transport, fee
     for outsider in ("officer-kc", "pwg-14"):
         trail = await transport.client.get("/audit", params={"subject": outsider}, headers=ADMIN)
         assert trail.json()["items"] == [], "a refused print shows no one, so it records no one"
+
+
+def test_names_are_text_on_the_page_never_markup():
+    from datetime import UTC, datetime
+
+    from services.transport.handlers import ManifestView
+    from services.transport.models import Manifest, Transfer, Vehicle
+    from services.transport.printing import manifest_html
+
+    now = datetime.now(UTC)
+    vehicle = Vehicle(
+        plate="2B-1", seats=4, driver="<b>D</b>", escort="E", origin_province="01", registered_at=now
+    )
+    manifest = Manifest(
+        vehicle_id=vehicle.id, origin_province="01", destination_province="12", created_at=now, supplies={}
+    )
+    passenger = Transfer(
+        returnee_id=uuid4(),
+        home_village_code=PHNOM_PENH,
+        destination_province="12",
+        destination_district="1201",
+        name_latin='<img src="x" onerror="alert(1)">',
+        stage="assigned",
+        updated_at=now,
+    )
+
+    html = manifest_html(ManifestView(manifest, vehicle, [passenger]), now)
+
+    assert "<img" not in html and "&lt;img" in html
+    assert "<b>D</b>" not in html and "&lt;b&gt;D&lt;/b&gt;" in html
