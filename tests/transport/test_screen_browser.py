@@ -99,6 +99,13 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
         assert weight <= PAGE_BUDGET, sorted(sizes)
         page.remove_listener("response", weigh)
 
+        # A first proposal cancelled (after the confirmation dialog) puts the three back in the queue.
+        await page.click("#propose button")
+        await _card_status(page, "proposed")
+        await page.locator("article.manifest .m-actions button.danger").click()
+        await page.wait_for_selector("#manifests article.manifest", state="detached")
+        assert "3" in await page.inner_text("#queue")
+
         await page.click("#propose button")
         await _card_status(page, "proposed")
         card = page.locator("article.manifest")
