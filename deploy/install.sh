@@ -4,10 +4,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Pango and Khmer fonts: WeasyPrint shapes the printed reports' Khmer with them (without the fonts, boxes).
-# Caddy: the one HTTPS origin (deploy/proxy.sh); openssl prints its CA's fingerprint.
+# Pango, harfbuzz and Khmer fonts: WeasyPrint lays out the printed reports and manifests with them (without
+# the fonts, boxes). Caddy: the one HTTPS origin (deploy/proxy.sh); openssl prints its CA's fingerprint.
 packages=(openjdk-17-jre-headless maven postgresql kannel kannel-extras gettext-base curl
-  libpango-1.0-0 libpangoft2-1.0-0 fonts-khmeros caddy openssl)
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-khmeros caddy openssl)
 # Chromium for the browser tests, certutil to make it trust the proxy's CA; prometheus for promtool.
 [[ ${1:-} == --test ]] && packages+=(chromium libnss3-tools prometheus)
 # java/mvn may come from elsewhere than Debian (the image's own JDK): only install what is absent.

@@ -5,14 +5,15 @@ vehicles and propose, confirm, supply, cancel and dispatch manifests; at the des
 hand-over. `provincial_wg` reads transfers from or to its province; `national_admin` does everything.
 """
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from services.transport import handlers, queries
+from services.transport import handlers, printing, queries
 from services.transport.handlers import ManifestView, Scope
 from services.transport.places import province_names
 from services.transport.settings import Settings
@@ -21,7 +22,7 @@ from shared.errors import NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
-from shared.web.auth import Principal, Role, require
+from shared.web.auth import Principal, Role, public, require
 
 router = APIRouter(tags=["transport"])
 
@@ -255,6 +256,37 @@ async def list_manifests(
     return [manifest_out(v, now) for v in views]
 
 
+# Declared before GET /manifests/{manifest_id}: that path's parameter would also take "<id>.pdf".
+@router.get(
+    "/manifests/{manifest_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+    | errors(404),
+)
+async def print_manifest(
+    manifest_id: UUID, deps: TransportDeps, principal: Reader, origin: OriginDep
+) -> Response:
+    """The paper manifest for the driver: A4, Khmer and English, vehicle, driver, escort, passengers by
+    household, supplies. Read and audited like GET /manifests/{manifest_id}, from the same query."""
+    view = await deps.run(
+        queries.get_manifest,
+        origin=origin,
+        viewer=principal,
+        manifest_id=manifest_id,
+        scope=reading(principal),
+    )
+    # Layout takes a few hundred milliseconds of CPU: off the event loop, which serves everyone else.
+    pdf = await asyncio.to_thread(printing.manifest_pdf, view, deps.clock.now())
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="manifest-{manifest_id}.pdf"',
+            "Cache-Control": "no-store",  # names of returnees: not for shared caches or the disk cache
+        },
+    )
+
+
 @router.get("/manifests/{manifest_id}", responses=errors(404))
 async def get_manifest(
     manifest_id: UUID, deps: TransportDeps, principal: Reader, origin: OriginDep
@@ -369,6 +401,11 @@ async def overview(deps: TransportDeps, principal: Reader, origin: OriginDep) ->
                 "returnee_id": t.returnee_id,
                 "manifest_id": t.manifest_id,
                 "destination": t.destination_province,
+                "destination_name": province_names(t.destination_province),
+                "origin": t.origin_province,
+                # Whom to look for: the names are in the audit trail with the rest of this read.
+                "name_km": t.name_km,
+                "name_latin": t.name_latin,
             }
             for t in ov.missing
         ],
@@ -377,3 +414,12 @@ async def overview(deps: TransportDeps, principal: Reader, origin: OriginDep) ->
 
 def _name(code: str | None) -> dict[str, str] | None:
     return province_names(code) if code else None
+
+
+@router.get("/transport/config.json", dependencies=[public()])
+async def page_config(deps: TransportDeps) -> dict:
+    """The working group's page settings: where it logs in, and the provinces' names (no returnee data)."""
+    return {
+        "identity_url": deps.settings.identity_url,
+        "provinces": {p.code: {"km": p.name_km, "en": p.name_en} for p in load_gazetteer().provinces()},
+    }

@@ -12,6 +12,8 @@ class Settings(ServiceSettings):
     service_name: str = "transport"
     database_url: str = "sqlite+aiosqlite:///.run/data/transport.db"
     http_port: int = 8003
+    # Where the working group's page logs in (`POST {identity_url}/auth/token`); empty: same host, port 8000.
+    identity_url: str = ""
     # The demo's hands-free mode: propose, confirm and dispatch full (or long-waiting) vehicles, and hand
     # everyone over at the expected arrival. Off in production: there, staff do each step.
     auto_dispatch: bool = False

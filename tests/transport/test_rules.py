@@ -155,7 +155,10 @@ async def test_the_page_is_served_in_khmer_and_english_without_a_cdn(transport):
     for text in (page.text, script.text):
         assert "https://" not in text and "http://" not in text
     assert "/overview" in script.text and "/auth/token" in script.text
-    assert "អ្នករង់ចាំ" in script.text and "Waiting" in script.text
+    assert "ជួររង់ចាំការដឹកជញ្ជូន" in script.text and "Transfer queue" in script.text
+    config = await transport.client.get("/transport/config.json")  # public: the page reads it before login
+    assert config.status_code == 200
+    assert config.json()["provinces"]["12"] == {"km": "ភ្នំពេញ", "en": "Phnom Penh"}
 
 
 async def test_supplies_are_recorded_against_the_special_care_on_board(transport, feed):
