@@ -3,7 +3,7 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from services.quarantine import handlers, queries
 from services.quarantine.models import (
@@ -21,6 +21,7 @@ from services.quarantine.settings import Settings
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
+from shared.web.pages import page_config as origin_config
 
 router = APIRouter(tags=["quarantine"])
 
@@ -197,6 +198,6 @@ page = APIRouter(tags=["staff page"])
 
 
 @page.get("/quarantine/config.json", dependencies=[public()])
-async def page_config(deps: QuarantineDeps) -> dict:
-    """Where the facility staff's page logs in; empty means the same host on port 8000."""
-    return {"identity_url": deps.settings.identity_url}
+async def page_config(deps: QuarantineDeps, request: Request) -> dict:
+    """Where the facility staff's page finds its API and logs in (shared/web/pages.py)."""
+    return origin_config(request, deps.settings.identity_url)

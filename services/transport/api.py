@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.transport import handlers, printing, queries
@@ -23,6 +23,7 @@ from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
+from shared.web.pages import page_config as origin_config
 
 router = APIRouter(tags=["transport"])
 
@@ -417,9 +418,8 @@ def _name(code: str | None) -> dict[str, str] | None:
 
 
 @router.get("/transport/config.json", dependencies=[public()])
-async def page_config(deps: TransportDeps) -> dict:
-    """The working group's page settings: where it logs in, and the provinces' names (no returnee data)."""
-    return {
-        "identity_url": deps.settings.identity_url,
-        "provinces": {p.code: {"km": p.name_km, "en": p.name_en} for p in load_gazetteer().provinces()},
-    }
+async def page_config(deps: TransportDeps, request: Request) -> dict:
+    """The working group's page settings: where its API is and where it logs in (shared/web/pages.py), and
+    the provinces' names (no returnee data)."""
+    provinces = {p.code: {"km": p.name_km, "en": p.name_en} for p in load_gazetteer().provinces()}
+    return origin_config(request, deps.settings.identity_url) | {"provinces": provinces}

@@ -145,6 +145,11 @@ def test_the_https_origin_serves_every_service_on_its_own_port():
         assert f"import api {name} {{$UPSTREAM_{name.upper()}}}" in caddyfile, name
         assert proxy[f"UPSTREAM_{name.upper()}"] == f"{name}:{port}"
     # Every page a service mounts is a route of the origin, with the service its API belongs to.
-    pages = {"tablet": "intake", "transport": "transport", "dashboard": "dashboard"}
+    pages = {
+        "tablet": "intake",
+        "quarantine": "quarantine",
+        "transport": "transport",
+        "dashboard": "dashboard",
+    }
     for page, service in pages.items():
         assert f"import page {page} {service} {{$UPSTREAM_{service.upper()}}}" in caddyfile

@@ -84,7 +84,8 @@ const BLOCKERS = {
 const TOKEN_KEY = "quarantine.token";
 const FACILITY_KEY = "quarantine.facility";
 const LANG_KEY = "border.lang";
-const API = new URL("..", location.href).pathname.replace(/\/$/, "");  // the service root
+// The service root; behind the HTTPS proxy, config.json names the API's path instead (docs/https.md).
+let API = new URL("..", location.href).pathname.replace(/\/$/, "");
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -127,7 +128,9 @@ let identityUrl = "";
 
 async function loadConfig() {
   try {
-    identityUrl = (await (await fetch("config.json")).json()).identity_url || "";
+    const config = await (await fetch("config.json")).json();
+    identityUrl = config.identity_url || "";
+    if (config.api_base) API = config.api_base;
   } catch { /* no config: the default below */ }
   if (!identityUrl) identityUrl = `${location.protocol}//${location.hostname}:8000`;
 }

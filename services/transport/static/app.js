@@ -74,7 +74,7 @@ const LANG_KEY = "transport.lang";
 const TOKEN_KEY = "transport.token";
 let lang = localStorage.getItem(LANG_KEY) || "km";
 let token = sessionStorage.getItem(TOKEN_KEY);
-let config = { identity_url: "", provinces: {} };
+let config = { api_base: "", identity_url: "", provinces: {} };
 let data = null; // the last /overview
 let vehicles = [];
 const kept = new Map(); // manifests acted on in this tab: still shown once closed, to see the hand-over and print
@@ -130,7 +130,7 @@ async function api(path, options = {}) {
   if (!session()) throw new LoginNeeded();
   const headers = { ...(options.headers || {}), Authorization: `Bearer ${token}` };
   if (options.json !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
+  const response = await fetch(config.api_base + path, {
     method: options.method || "GET",
     headers,
     body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
