@@ -16,7 +16,10 @@ async def test_the_page_and_its_config_are_served_without_a_token(stack):
     quarantine = await stack.start("quarantine", identity_url="https://id.example.gov.kh", **MANUAL)
     client = quarantine.client
     config = await client.get("/quarantine/config.json")
-    assert config.status_code == 200 and config.json() == {"api_base": "", "identity_url": "https://id.example.gov.kh"}
+    assert config.status_code == 200 and config.json() == {
+        "api_base": "",
+        "identity_url": "https://id.example.gov.kh",
+    }
     index = await client.get("/quarantine/")
     assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
     assert '<html lang="km">' in index.text and "app.js" in index.text
