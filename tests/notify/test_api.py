@@ -384,7 +384,8 @@ async def test_delivery_reports_in_any_order_end_in_one_final_state(stack) -> No
     await notify.stop_worker()
     worker = notify.worker
     first, _, _ = await _dispatch_one(notify, chief_phone=phone())
-    [job] = await wait_until(worker.claim, what="the alert claimed")
+    # The first events of a fresh consumer group: under a full suite on 2 cores the join alone can take 20 s.
+    [job] = await wait_until(worker.claim, timeout=60, what="the alert claimed")
     secret = notify.rt.settings.kannel_inbound_secret
 
     async def report(delivery_id, status: int) -> int:
@@ -404,7 +405,7 @@ async def test_delivery_reports_in_any_order_end_in_one_final_state(stack) -> No
     await notify.contact(commune.code, phone_number=phone())
     second = registered(village.code)
     await notify.publish(second, dispatched(second))
-    [job2] = await wait_until(worker.claim, what="the second alert claimed")
+    [job2] = await wait_until(worker.claim, timeout=60, what="the second alert claimed")
     await worker.record({job2.id: Result(Outcome.accepted)})
     assert await report(job2.id, 16) == 200  # rejected by the SMS centre
     assert await report(job2.id, 1) == 200  # too late to undo a failure
