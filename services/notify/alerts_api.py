@@ -5,23 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from services.notify.api import MAX_OFFSET, NotifyDeps
+from services.notify.api import MAX_OFFSET, NotifyDeps, Overseer
 from services.notify.handlers import Uow
 from services.notify.models import Delivery, DeliveryOut
 from shared.scope import scoped
-from shared.web.auth import Principal, Role, require
+from shared.web.auth import Principal, Role
 
 router = APIRouter(tags=["notify"])
 
-# Those who can add the missing contact, or chase whoever can: not the commune chiefs, who are the missing.
-Overseer = Annotated[Principal, require(Role.district_officer, Role.provincial_wg, Role.national_admin)]
 
-
-class HeldAlertOut(DeliveryOut):
-    recipient_area: str  # the commune or district whose contact is missing
-
-
-async def held_alerts(uow: Uow, *, principal: Principal, limit: int, offset: int) -> list[HeldAlertOut]:
+async def held_alerts(uow: Uow, *, principal: Principal, limit: int, offset: int) -> list[DeliveryOut]:
     query = (
         select(Delivery)
         .where(
@@ -32,10 +25,10 @@ async def held_alerts(uow: Uow, *, principal: Principal, limit: int, offset: int
         .limit(limit)
         .offset(offset)
     )
-    return [HeldAlertOut.model_validate(d, from_attributes=True) for d in await uow.session.scalars(query)]
+    return [DeliveryOut.model_validate(d, from_attributes=True) for d in await uow.session.scalars(query)]
 
 
-@router.get("/alerts/no-contact", response_model=list[HeldAlertOut])
+@router.get("/alerts/no-contact", response_model=list[DeliveryOut])
 async def alerts_without_contact(
     deps: NotifyDeps,
     principal: Overseer,

@@ -13,12 +13,20 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.notify import handlers, queries
-from services.notify.models import ContactIn, ContactOut, DeliveryOut, FollowupOut
+from services.notify.models import (
+    ContactChangeOut,
+    ContactIn,
+    ContactOut,
+    DeliveryOut,
+    FollowupOut,
+    InboundOut,
+)
 from services.notify.settings import Settings
 from shared.errors import Forbidden, Invalid
 from shared.unit_of_work import Deps, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
+from shared.web.pages import page_config, page_messages
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,8 @@ FOLLOWERS = (Role.commune_chief, Role.district_officer, Role.provincial_wg, Role
 # Who reads follow-ups and deliveries (scoped to their places) and who keeps the contact lists.
 Follower = Annotated[Principal, require(*FOLLOWERS)]
 Keeper = Annotated[Principal, require(Role.provincial_wg, Role.national_admin)]
+# Those who chase what went wrong: not the commune chiefs, whose own phones these are.
+Overseer = Annotated[Principal, require(Role.district_officer, Role.provincial_wg, Role.national_admin)]
 # PostgreSQL's OFFSET is a bigint: a larger one would be a server error, not an empty page.
 MAX_OFFSET = 1_000_000_000
 
@@ -53,6 +63,12 @@ async def list_contacts(
 async def put_contact(area_code: str, body: ContactIn, deps: NotifyDeps, principal: Keeper):
     """Create or replace the contact of a commune, district or province; a new webhook gets its secret."""
     return await deps.run(handlers.put_contact, principal=principal, area_code=area_code, data=body)
+
+
+@router.get("/contacts/{area_code}/history", response_model=list[ContactChangeOut], responses=errors(404))
+async def contact_history(area_code: str, deps: NotifyDeps, principal: Keeper):
+    """Who changed the place's contact (phone, language, webhook, name, deletion), from what, and when."""
+    return await deps.run(queries.contact_history, principal=principal, area_code=area_code)
 
 
 @router.delete("/contacts/{area_code}", status_code=204, responses=errors(404))
@@ -113,6 +129,33 @@ async def get_delivery(delivery_id: UUID, deps: NotifyDeps, principal: Follower)
 async def retry_delivery(delivery_id: UUID, deps: NotifyDeps, principal: Keeper):
     """Queue a failed delivery again: a person's decision, since a failed SMS may have gone out after all."""
     return await deps.run(handlers.retry_delivery, principal=principal, delivery_id=delivery_id)
+
+
+@router.get("/inbound", response_model=list[InboundOut])
+async def unmatched_inbound(
+    deps: NotifyDeps,
+    principal: Overseer,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+):
+    """SMS that came in and matched nothing they could act on (no code, an unknown code, a number that is
+    not the commune's chief), newest first, in the caller's places."""
+    return await deps.run(queries.unmatched_inbound, principal=principal, limit=limit, offset=offset)
+
+
+# --- the officers' page (its settings are public: they hold no data) -----------------------------------
+
+
+@router.get("/notify/config.json", dependencies=[public()])
+async def notify_page_config(deps: NotifyDeps, request: Request) -> dict:
+    """Where the officers' page finds its API and logs in (shared/web/pages.py)."""
+    return page_config(request, deps.settings.identity_url)
+
+
+@router.get("/notify/messages.json", dependencies=[public()])
+async def notify_page_messages() -> dict:
+    """The page's words in Khmer and English (shared/i18n)."""
+    return page_messages("notify")
 
 
 # --- Kannel's callbacks: from the gateway's address, with the shared secret in the URL ---------------------

@@ -23,6 +23,7 @@ from services.notify.domain import (
 from services.notify.gateways import check_webhook_target
 from services.notify.models import (
     Contact,
+    ContactChange,
     ContactIn,
     ContactOut,
     Delivery,
@@ -127,13 +128,15 @@ async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: C
         except ValueError as exc:
             raise Invalid(("body", "webhook_url"), str(exc)) from exc
     before = await uow.session.get(Contact, area_code)
-    old = {f: getattr(before, f) for f in TRACKED} if before else None
+    old = {f: getattr(before, f) if before else None for f in TRACKED}
     saved = await save_contact(uow, area_code=area_code, data=data)
-    changed = [f for f in TRACKED if old and old[f] != getattr(data, f)]
-    actions = ["create"] if old is None else [f"change_{f.removesuffix('_url')}" for f in changed]
+    changed = [f for f in TRACKED if old[f] != getattr(data, f)]
+    actions = ["create"] if before is None else [f"change_{f.removesuffix('_url')}" for f in changed]
     for action in actions:
         await audit(uow, principal, action, "contact", [area_code])
-    if "phone" in changed:
+    for f in changed:
+        _changed(uow, principal, area_code, f, old[f], getattr(data, f))
+    if before is not None and "phone" in changed:
         log.info(
             "contact phone changed",
             extra={
@@ -146,12 +149,20 @@ async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: C
     return saved
 
 
+def _changed(uow: Uow, principal: Principal, area_code: str, field: str, old, new) -> None:
+    uow.session.add(
+        ContactChange(area_code=area_code, at=uow.now(), by=principal.subject, field=field, old=old, new=new)
+    )
+
+
 async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> None:
     _check_area(area_code, principal)
-    result = await uow.session.execute(delete(Contact).where(Contact.area_code == area_code))
-    if not result.rowcount:
+    contact = await uow.session.get(Contact, area_code)
+    if contact is None:
         raise NotFound("contact not found")
+    await uow.session.execute(delete(Contact).where(Contact.area_code == area_code))
     await audit(uow, principal, "delete", "contact", [area_code])
+    _changed(uow, principal, area_code, "deleted", contact.phone, None)
 
 
 async def seed_contacts(uow: Uow, *, contacts: Iterable[tuple[str, ContactIn]]) -> int:
@@ -522,9 +533,14 @@ async def _locked(uow: Uow, followup: Followup) -> bool:
     return wrong >= MAX_WRONG_SENDERS_PER_CODE
 
 
+async def _contact_area(uow: Uow, phone: str) -> str | None:
+    """The area whose contact has this number (the first, should two places share one)."""
+    query = select(Contact.area_code).where(Contact.phone == phone).order_by(Contact.area_code).limit(1)
+    return await uow.session.scalar(query)
+
+
 async def _is_contact(uow: Uow, phone: str) -> bool:
-    known = await uow.session.scalar(select(Contact.area_code).where(Contact.phone == phone).limit(1))
-    return known is not None
+    return await _contact_area(uow, phone) is not None
 
 
 async def _may_answer_error(uow: Uow, phone: str) -> bool:
@@ -591,6 +607,8 @@ async def _take_reply(uow: Uow, *, phone: str, text: str, message_id: str) -> st
             command=parsed[0].value if parsed else None,
             outcome=outcome,
             received_at=uow.now(),
+            text=text[:500],
+            area_code=await _contact_area(uow, phone) or (followup.commune_code if followup else None),
         )
     )
     return outcome

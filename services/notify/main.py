@@ -6,22 +6,24 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from services.notify import alerts_api, cli, handlers, metrics, queries
 from services.notify.api import router
 from services.notify.consumer import subscriptions
 from services.notify.gateways import kannel_queues
 from services.notify.settings import Settings
-from services.notify.worker import DeliveryWorker
+from services.notify.worker import CHANNELS, DeliveryWorker
 from shared.cli import service_cli
 from shared.liveness import progressed
 from shared.unit_of_work import Deps
 from shared.web.service import create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
 
 
-CHANNELS = ("sms", "webhook")
 STATES = ("no_contact", "waiting", "queued", "sending", "sent", "delivered", "failed")
 
 
@@ -72,6 +74,10 @@ def create_app(settings: Settings) -> FastAPI:
         background=background,
         refreshers=lambda deps: [partial(refresh_deliveries, deps), partial(refresh_kannel, settings)],
     )
+    # District officers often work over a mobile connection: compress the page and the lists.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # The config routes are matched first; everything else under /notify is the officers' page.
+    app.mount("/notify", StaticFiles(directory=STATIC, html=True), name="notify-page")
     return app
 
 

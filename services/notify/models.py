@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, computed_field, field_validator
 from pydantic import Field as PydField
 from sqlalchemy import JSON, Column, Index
 from sqlalchemy.orm import registry
@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 from services.notify.domain import check_webhook_url, normalize_phone
 from shared.audit import add_audit_table
 from shared.db import UtcDateTime
+from shared.geo.gazetteer import load_gazetteer
 from shared.messaging.outbox import add_messaging_tables
 
 
@@ -37,6 +38,23 @@ class Contact(Table, table=True):
     webhook_secret: str | None = Field(default=None, max_length=100)
     webhook_disabled: bool = False
     updated_at: datetime = Field(sa_column=_when(nullable=False))
+
+
+class ContactChange(Table, table=True):
+    """One field of a contact changed: who redirected a commune's SMS, from what, and when."""
+
+    __tablename__ = "contact_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    area_code: str = Field(max_length=6)
+    at: datetime = Field(sa_column=_when(nullable=False))
+    by: str = Field(max_length=200)  # the caller's subject
+    field: str = Field(max_length=20)  # name | phone | language | webhook_url | deleted
+    old: str | None = Field(default=None, max_length=500)
+    new: str | None = Field(default=None, max_length=500)
+
+
+Index("ix_contact_change_area_at", ContactChange.area_code, ContactChange.at)
 
 
 class Returnee(Table, table=True):
@@ -98,6 +116,8 @@ class Delivery(Table, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=_when())
     dlr_status: int | None = None
     last_error: str | None = Field(default=None, max_length=200)
+    # The number the last SMS attempt went to: the contact's at the time, which may since have changed.
+    sent_to: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(sa_column=_when(nullable=False))
 
 
@@ -115,11 +135,15 @@ class Reply(Table, table=True):
     command: str | None = Field(default=None, max_length=10)
     outcome: str = Field(max_length=20)
     received_at: datetime = Field(sa_column=_when(nullable=False))
+    text: str | None = Field(default=None, max_length=500)  # for the officers' screen of unmatched SMS
+    # Whose it is to look at: the sender's own area when a contact wrote, else the commune its code named.
+    area_code: str | None = Field(default=None, max_length=6)
 
 
 # What a reply counts before it is taken: the sender's recent wrong replies, the code's wrong senders.
 Index("ix_reply_sender_received_at", Reply.sender, Reply.received_at)
 Index("ix_reply_returnee_id", Reply.returnee_id)
+Index("ix_reply_outcome_received_at", Reply.outcome, Reply.received_at)
 
 
 # --- API schemas ---------------------------------------------------------------------------------------
@@ -145,7 +169,28 @@ class ContactIn(BaseModel):
         return check_webhook_url(value) if value else None
 
 
-class ContactOut(BaseModel):
+def _area_names(code: str) -> tuple[str, str]:
+    """(Khmer, English) name of a province, district or commune code; the code itself if unknown."""
+    gaz = load_gazetteer()
+    unit = {2: gaz.province, 4: gaz.district, 6: gaz.commune}.get(len(code), lambda _: None)(code)
+    return (unit.name_km, unit.name_en) if unit else (code, code)
+
+
+class Named(BaseModel):
+    """Adds the names of `area_code` (or `commune_code`), so a screen needs no gazetteer of its own."""
+
+    @computed_field
+    @property
+    def area_km(self) -> str:
+        return _area_names(getattr(self, "area_code", None) or self.commune_code)[0]
+
+    @computed_field
+    @property
+    def area_en(self) -> str:
+        return _area_names(getattr(self, "area_code", None) or self.commune_code)[1]
+
+
+class ContactOut(Named):
     area_code: str
     level: str
     name: str
@@ -153,6 +198,7 @@ class ContactOut(BaseModel):
     language: str
     webhook_url: str | None
     webhook_disabled: bool
+    updated_at: datetime | None = None
     # Shown once, when a webhook URL is set: the receiver needs it to verify signatures.
     webhook_secret: str | None = None
 
@@ -172,10 +218,11 @@ class FollowupOut(BaseModel):
     completed_at: datetime | None
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Named):
     id: UUID
     returnee_id: UUID | None
     commune_code: str
+    recipient_area: str  # the contact's area: the commune's chief, or its district's or province's
     reason: str
     channel: str
     state: str
@@ -183,7 +230,27 @@ class DeliveryOut(BaseModel):
     sent_at: datetime | None
     delivered_at: datetime | None
     last_error: str | None
+    sent_to: str | None = None
     created_at: datetime
+
+
+class ContactChangeOut(BaseModel):
+    at: datetime
+    by: str
+    field: str
+    old: str | None
+    new: str | None
+
+
+class InboundOut(BaseModel):
+    """An SMS that came in and matched no follow-up it could act on."""
+
+    id: UUID
+    sender: str
+    text: str | None
+    outcome: str  # unparsed | unknown_code | wrong_sender | locked | throttled
+    area_code: str | None
+    received_at: datetime
 
 
 metadata = Table.metadata

@@ -4,8 +4,19 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from services.notify.handlers import Uow, audit, contact_out
-from services.notify.models import Contact, ContactOut, Delivery, DeliveryOut, Followup, FollowupOut
+from services.notify.handlers import FAILED, Uow, audit, contact_out
+from services.notify.models import (
+    Contact,
+    ContactChange,
+    ContactChangeOut,
+    ContactOut,
+    Delivery,
+    DeliveryOut,
+    Followup,
+    FollowupOut,
+    InboundOut,
+    Reply,
+)
 from shared.errors import NotFound
 from shared.scope import scoped
 from shared.web.auth import Principal, Role
@@ -32,6 +43,44 @@ async def list_contacts(
     rows = (await uow.session.scalars(query)).all()
     await audit(uow, principal, "list", "contact", [c.area_code for c in rows])
     return [contact_out(c) for c in rows]
+
+
+async def contact_history(uow: Uow, *, principal: Principal, area_code: str) -> list[ContactChangeOut]:
+    """Every change of one place's contact, newest first (a deleted contact's too)."""
+    if not principal.is_national and area_code[:2] not in principal.scopes(Role.provincial_wg):
+        raise NotFound("contact not found")
+    query = (
+        select(ContactChange)
+        .where(ContactChange.area_code == area_code)
+        .order_by(ContactChange.at.desc(), ContactChange.id.desc())
+    )
+    rows = (await uow.session.scalars(query)).all()
+    if not rows:
+        raise NotFound("contact not found")
+    await audit(uow, principal, "history", "contact", [area_code])
+    return [ContactChangeOut.model_validate(c, from_attributes=True) for c in rows]
+
+
+# Inbound SMS the service could not act on: someone should read them (a chief with a new phone, a typo).
+UNMATCHED = (*FAILED, "throttled")
+
+
+async def unmatched_inbound(uow: Uow, *, principal: Principal, limit: int, offset: int) -> list[InboundOut]:
+    """Unmatched SMS of the caller's places, newest first; one from a number of no known place is the
+    national administrator's to see."""
+    query = (
+        select(Reply)
+        .where(
+            Reply.outcome.in_(UNMATCHED),
+            scoped(Reply.area_code, principal, Role.district_officer, Role.provincial_wg),
+        )
+        .order_by(Reply.received_at.desc(), Reply.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await uow.session.scalars(query)).all()
+    await audit(uow, principal, "list", "inbound", [r.id for r in rows])
+    return [InboundOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 async def list_followups(

@@ -14,6 +14,8 @@ class Settings(ServiceSettings):
     http_port: int = 8004
     # Where Kannel reaches us back (delivery reports); the inbound URL is set in Kannel's own config.
     public_url: str = "http://127.0.0.1:8004"
+    # Where the officers' page logs in (`POST {identity_url}/auth/token`); empty: same host, port 8000.
+    identity_url: str = ""
 
     # Kannel smsbox (deploy/kannel/kannel.conf.template gets the same credentials). No defaults: a secret in
     # the repository is everyone's. An empty inbound secret refuses every callback; production refuses it.

@@ -232,6 +232,7 @@ class DeliveryWorker:
                     continue
                 delivery.state, delivery.claimed_at = "sending", now
                 delivery.attempts += 1
+                delivery.sent_to = job.to
                 jobs.append(job)
         return jobs
 

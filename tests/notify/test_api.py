@@ -72,7 +72,7 @@ def test_every_route_has_an_access_rule() -> None:
         for r in router.routes
         if not any(getattr(d.call, "roles", None) for d in r.dependant.dependencies)
     }
-    assert public == {"/kannel/inbound", "/kannel/dlr"}
+    assert public == {"/kannel/inbound", "/kannel/dlr", "/notify/config.json", "/notify/messages.json"}
 
 
 async def test_webhook_500_then_200_arrives_once_with_a_signature_that_verifies(notify) -> None:

@@ -17,6 +17,8 @@ MOVED = [
     "services/dashboard/views.py",
     "services/dashboard/domain.py",
     "services/notify/domain.py",
+    "services/notify/static/app.js",
+    "services/notify/static/index.html",
 ]
 # What notify reads in a chief's reply is parsing, not wording: the Khmer keywords and digits stay in code.
 PARSING = re.compile(r'^\s*"[^"]+": Command\.|^KHMER_DIGITS = ')
@@ -52,10 +54,35 @@ def test_no_words_are_left_in_the_code(path):
     assert left == [], left
 
 
-def test_every_word_the_dashboard_asks_for_is_in_the_catalog():
-    page = ROOT / "services" / "dashboard" / "static"
-    asked = set(re.findall(r'data-t="([\w]+)"', (page / "index.html").read_text()))
-    asked |= set(re.findall(r'\bt\("([\w]+)"\)', (page / "app.js").read_text()))
+@pytest.mark.parametrize("page", ["dashboard", "notify"])
+def test_every_word_a_page_asks_for_is_in_the_catalog(page):
+    static = ROOT / "services" / page / "static"
+    asked = set(re.findall(r'data-t="([\w]+)"', (static / "index.html").read_text()))
+    # t("key") and the page's button("key", …) helper; keys built from data (`st_${state}`) are not seen here.
+    asked |= set(re.findall(r'\b(?:t|button)\("([\w]+)"', (static / "app.js").read_text()))
+    assert asked, page
     for lang in LANGS:
-        missing = {key for key in asked if f"dashboard.{key}" not in catalog(lang)}
+        missing = {key for key in asked if f"{page}.{key}" not in catalog(lang)}
+        assert missing == set(), (lang, missing)
+
+
+def test_notify_page_has_a_word_for_every_value_it_shows():
+    from services.notify.handlers import TRACKED
+    from services.notify.main import STATES
+    from services.notify.queries import UNMATCHED
+    from services.notify.worker import CHANNELS
+
+    handlers = (ROOT / "services" / "notify" / "handlers.py").read_text()
+    reasons = set(re.findall(r'reason="(\w+)"', handlers))
+    assert {"dispatched", "handed_over", "overdue"} <= reasons
+    shown = (
+        {f"st_{s}" for s in STATES}
+        | {f"r_{r}" for r in reasons}
+        | {f"ch_{c}" for c in CHANNELS}
+        | {f"o_{o}" for o in UNMATCHED}
+        | {f"f_{f}" for f in (*TRACKED, "deleted")}
+        | {"lang_km", "lang_en"}
+    )
+    for lang in LANGS:
+        missing = {key for key in shown if f"notify.{key}" not in catalog(lang)}
         assert missing == set(), (lang, missing)
