@@ -179,15 +179,19 @@ def _area_names(code: str) -> tuple[str, str]:
 class Named(BaseModel):
     """Adds the names of `area_code` (or `commune_code`), so a screen needs no gazetteer of its own."""
 
-    @computed_field
-    @property
-    def area_km(self) -> str:
-        return _area_names(getattr(self, "area_code", None) or self.commune_code)[0]
+    def _names(self) -> tuple[str, str] | tuple[None, None]:
+        code = getattr(self, "area_code", None) or getattr(self, "commune_code", None)
+        return _area_names(code) if code else (None, None)
 
     @computed_field
     @property
-    def area_en(self) -> str:
-        return _area_names(getattr(self, "area_code", None) or self.commune_code)[1]
+    def area_km(self) -> str | None:
+        return self._names()[0]
+
+    @computed_field
+    @property
+    def area_en(self) -> str | None:
+        return self._names()[1]
 
 
 class ContactOut(Named):
@@ -242,7 +246,7 @@ class ContactChangeOut(BaseModel):
     new: str | None
 
 
-class InboundOut(BaseModel):
+class InboundOut(Named):
     """An SMS that came in and matched no follow-up it could act on."""
 
     id: UUID

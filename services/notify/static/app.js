@@ -268,7 +268,7 @@ async function loadInbound() {
   const rows = await getJson("/inbound?limit=200");
   fill("#inbound-list", rows, (r, tr) => {
     tr.append(cell(when(r.received_at)), cell(r.sender, "phone"), cell(r.text), cell(t(`o_${r.outcome}`)),
-      cell(r.area_code ? r.area_code : t("no_area")));
+      cell(r.area_code ? areaName(r) : t("no_area")));
   });
 }
 
