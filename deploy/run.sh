@@ -100,7 +100,9 @@ The border-return system is up (SQLite in $RUN_DIR/data, logs in $SVC_DIR; demo 
   One HTTPS origin         https://${lan:-127.0.0.1}:${PROXY_PORT:-8443}/tablet/ (and /transport/, /quarantine/, /notify/, /dashboard/;
                            APIs under /api/<service>/). Tablets first trust its CA: https://${lan:-127.0.0.1}:${PROXY_PORT:-8443}/trust/
   Checkpoint tablet        http://127.0.0.1:8001/tablet/      (log in as checkpoint.poipet)
+  Quarantine facility      http://127.0.0.1:8002/quarantine/  (facility.poipet)
   Transfer working group   http://127.0.0.1:8003/transport/   (transport.bmc)
+  Contacts and SMS         http://127.0.0.1:8004/notify/      (pwg.preyveng, district.baphnum)
   Provincial dashboard     http://127.0.0.1:8005/dashboard/   (pwg.preyveng, national.admin)
   API docs                 http://127.0.0.1:800[0-5]/docs     identity 0, intake 1, quarantine 2, transport 3, notify 4, dashboard 5
   SMS centre log (what the commune chiefs' phones got): $RUN_DIR/kannel/fakesmsc.log  (bash deploy/kannel.sh sent)
