@@ -1,13 +1,24 @@
-"""The facility staff's page in real headless Chromium: log in, 20 check-ins in a row by keyboard, a
-clearance, a refused temperature, supplies and beds; accessible, light, the token kept out of localStorage."""
+"""The facility staff's page in real headless Chromium on the one HTTPS origin (deploy/proxy.sh): log in at
+identity, 20 check-ins in a row by keyboard, a clearance, a refused temperature, supplies and beds;
+accessible, light, the token kept out of localStorage."""
 
+import pytest
 from sqlalchemy import func, select
 
 from services.quarantine.models import Checkin
-from tests.conftest import bearer
+from tests.identity.conftest import PASSWORD, add_user, start_identity
 from tests.quarantine.helpers import ADMIN, add_facility, publish, registered
 from tests.waiting import wait_until
-from tests.web import SCREENSHOTS, serious_accessibility_violations, serving
+from tests.web import (
+    HAVE_CHROMIUM,
+    SCREENSHOTS,
+    chromium_trusting,
+    https_origin,
+    serious_accessibility_violations,
+    serving,
+)
+
+pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
 
 FAMILY = ["សុខ", "ចាន់", "ម៉ៅ", "កែវ", "ហេង", "លី", "ពៅ"]
 GIVEN = ["ដារា", "សុភា", "វិចិត្រ"]
@@ -15,7 +26,6 @@ LATIN_FAMILY = ["Sok", "Chan", "Mao", "Keo", "Heng", "Ly", "Pov"]
 LATIN_GIVEN = ["Dara", "Sophea", "Vichet"]
 CARE = {2: ("pregnant",), 9: ("infant",), 15: ("elderly",)}
 COUGH, FEVER, INVALID = 4, 7, 20  # rows: a symptom ticked, a fever typed, the 21st refused
-STAFF_TOKEN = bearer(("facility_staff", "QF-1"), subject="staff-qf1")["Authorization"][7:]
 MAX_FIRST_LOAD = 300 * 1024
 
 
@@ -42,7 +52,9 @@ async def _placed(client) -> list[dict]:
     return response.json()
 
 
-async def test_twenty_check_ins_in_a_row_by_keyboard_then_a_clearance(stack, browser):
+async def test_twenty_check_ins_in_a_row_by_keyboard_then_a_clearance(stack, tmp_path):
+    identity = await start_identity(stack)
+    await add_user(identity, "staff-qf1", ("facility_staff", "QF-1"))
     quarantine = await stack.start("quarantine", scheduler_seconds=3600)
     client, rt = quarantine.client, quarantine.runtime
     await add_facility(
@@ -57,38 +69,35 @@ async def test_twenty_check_ins_in_a_row_by_keyboard_then_a_clearance(stack, bro
     await wait_until(lambda: _placed_count(client, 21), timeout=40, what="21 residents placed")
     order = [e["returnee_id"] for e in await _placed(client)]  # the page lists them in the API's order
 
-    async with serving(quarantine.app) as base:
+    async with (
+        serving(identity.app) as identity_url,
+        serving(quarantine.app) as quarantine_url,
+        https_origin({"identity": identity_url, "quarantine": quarantine_url}, tmp_path / "caddy") as (
+            base,
+            ca,
+        ),
+        chromium_trusting(ca, tmp_path / "home") as browser,
+    ):
         context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="km-KH")
         page = await context.new_page()
-        logins = []
-
-        async def identity(route):
-            # Stands in for services/identity: POST /auth/token with the OAuth2 password form.
-            logins.append(route.request.post_data)
-            await route.fulfill(
-                json={"access_token": STAFF_TOKEN, "token_type": "bearer", "expires_in": 600},
-                headers={"Access-Control-Allow-Origin": "*"},
-            )
-
-        await page.route("**/auth/token", identity)
         finished = []
         page.on("requestfinished", lambda request: finished.append(request))
         await page.goto(f"{base}/quarantine/")
         await page.wait_for_selector("#login:not([hidden])")
         assert await page.text_content("h1") == "មណ្ឌលចត្តាឡីស័ក"
         await page.fill("input[name=username]", "staff-qf1")
-        await page.fill("input[name=password]", "secret")
+        await page.fill("input[name=password]", PASSWORD)
         await page.keyboard.press("Enter")
         await page.wait_for_function("document.querySelectorAll('#residents li.res').length === 21")
-        assert logins and "grant_type=password" in logins[0] and "username=staff-qf1" in logins[0]
+        called = {r.url.removeprefix(base).split("?")[0] for r in finished}
+        assert "/api/identity/auth/token" in called and "/api/quarantine/episodes" in called, called
 
         # First load, login and the list of 21 included, measured as Chromium received it.
         sizes = [await r.sizes() for r in finished]
         weight = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
         assert 0 < weight <= MAX_FIRST_LOAD, f"first load {weight} bytes"
-        stored = await page.evaluate("Object.values(localStorage).join(' ')")
-        assert STAFF_TOKEN not in stored
-        assert await page.evaluate("sessionStorage.getItem('quarantine.token')") == STAFF_TOKEN
+        token = await page.evaluate("sessionStorage.getItem('quarantine.token')")
+        assert token and token not in await page.evaluate("Object.values(localStorage).join(' ')")
 
         rows = page.locator("#residents li.res")
         names = [await rows.nth(i).get_attribute("data-id") for i in range(21)]
@@ -169,7 +178,7 @@ async def test_twenty_check_ins_in_a_row_by_keyboard_then_a_clearance(stack, bro
         assert await page.text_content("h1") == "Quarantine facility"
         assert "Day 1 of 14" in await rows.nth(0).inner_text()
         assert await serious_accessibility_violations(page) == []
-        assert STAFF_TOKEN not in await page.evaluate("Object.values(localStorage).join(' ')")
+        assert token not in await page.evaluate("Object.values(localStorage).join(' ')")
         await context.close()
 
 

@@ -5,14 +5,23 @@ passengers and reports one missing; the manifest prints as a PDF."""
 import io
 from uuid import uuid4
 
+import pytest
 from pypdf import PdfReader
 
 from shared.contracts.transport import HandedOver, ManifestDispatched, PassengerMissing
-from tests.identity.conftest import PASSWORD, add_user
+from tests.identity.conftest import PASSWORD, add_user, start_identity
 from tests.transport.conftest import ADMIN, Feed, registered, transfer_events
 from tests.waiting import wait_until
-from tests.web import SCREENSHOTS, free_port, serious_accessibility_violations, serving
+from tests.web import (
+    HAVE_CHROMIUM,
+    SCREENSHOTS,
+    chromium_trusting,
+    https_origin,
+    serious_accessibility_violations,
+    serving,
+)
 
+pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
 BATTAMBANG = "02010101"  # Thmei, Kantueu Muoy, Banan
 PAGE_BUDGET = 300 * 1024  # bytes transferred on first load, headers included
 
@@ -35,11 +44,9 @@ async def _token_storage(page) -> dict:
     )
 
 
-async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
-    page_port, identity_port = free_port(), free_port()
-    page_origin = f"http://127.0.0.1:{page_port}"
-    identity = await stack.start("identity", cors_origins=[page_origin], failed_login_delay_seconds=0.0)
-    transport = await stack.start("transport", identity_url=f"http://127.0.0.1:{identity_port}")
+async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, tmp_path):
+    identity = await start_identity(stack)
+    transport = await stack.start("transport")
     await add_user(identity, "officer-bmc", ("transport_officer", "01"))  # Banteay Meanchey: the border
     # Identity creates transport officers in border provinces only: the passengers go home to Battambang,
     # itself on the border, whose officer receives them.
@@ -69,7 +76,16 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
     ]
     await Feed(stack, transport).released(*people)
 
-    async with serving(identity.app, identity_port), serving(transport.app, page_port) as base:
+    # On the one HTTPS origin, as a tablet or an office computer opens it (deploy/proxy.sh).
+    async with (
+        serving(identity.app) as identity_url,
+        serving(transport.app) as transport_url,
+        https_origin({"identity": identity_url, "transport": transport_url}, tmp_path / "caddy") as (
+            base,
+            ca,
+        ),
+        chromium_trusting(ca, tmp_path / "home") as browser,
+    ):
         context = await browser.new_context(
             viewport={"width": 1280, "height": 900}, locale="km-KH", accept_downloads=True
         )
@@ -97,6 +113,10 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, browser):
         await wait_until(lambda: len(sizes) >= 5, what="the first load's responses weighed")
         weight = sum(s["responseBodySize"] + s["responseHeadersSize"] for _, s in sizes)
         assert weight <= PAGE_BUDGET, sorted(sizes)
+        # The login and the API went through the proxy's paths, on a secure origin.
+        called = {url.removeprefix(base).split("?")[0] for url, _ in sizes}
+        assert "/api/identity/auth/token" in called and "/api/transport/overview" in called, called
+        assert await page.evaluate("window.isSecureContext")
         page.remove_listener("response", weigh)
 
         # A first proposal cancelled (after the confirmation dialog) puts the three back in the queue.

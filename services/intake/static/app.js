@@ -322,6 +322,7 @@ function translate() {
   document.documentElement.lang = lang;
   for (const el of $$("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   $("#lang").textContent = t("lang_other");
+  $("#lang").lang = lang === "km" ? "en" : "km"; // the button names the other language, in that language
   for (const [id, rows] of [["#province", gaz.provinces]]) fillSelect($(id), rows, $(id).value);
   const v = $("#village").value;
   if (v) pickVillage(v);
