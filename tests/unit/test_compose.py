@@ -153,3 +153,15 @@ def test_the_https_origin_serves_every_service_on_its_own_port():
     }
     for page, service in pages.items():
         assert f"import page {page} {service} {{$UPSTREAM_{service.upper()}}}" in caddyfile
+
+
+def test_the_image_prints_khmer_like_the_local_install():
+    """WeasyPrint's libraries and the Khmer font install.sh gives the local run are in the services' image
+    too: without them the manifest and the daily report fail, or print boxes."""
+    install = (ROOT / "deploy" / "install.sh").read_text()
+    printing = set(re.findall(r"\b(libpango\S*|libharfbuzz\S*|fonts-\S+)", install))
+    assert {"libpango-1.0-0", "fonts-khmeros"} <= printing
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    apt = re.search(r"apt-get install[^\n]*", dockerfile)
+    assert apt, "the image installs no Debian packages"
+    assert printing <= set(apt.group(0).split()), printing - set(apt.group(0).split())
