@@ -188,6 +188,34 @@ def importer(checkpoint_id: str, officer: str) -> Principal:
     )
 
 
+# Households per transaction: with one commit per household the commits were a third of the time.
+BATCH = 200
+
+
+def _batches(groups: Iterable[Household]) -> Iterator[list[Household]]:
+    groups = iter(groups)
+    while batch := list(itertools.islice(groups, BATCH)):
+        yield batch
+
+
+async def _register_batch(
+    uow, *, batch: list[Household], checkpoint_id: str, principal: Principal, outcome: Outcome
+) -> None:
+    for group in batch:
+        try:
+            request = registration(group, checkpoint_id)
+            # register() refuses before it writes, and writes its rows in a savepoint of its own: a refused
+            # household leaves nothing behind in the batch's transaction.
+            _, created = await handlers.register(uow, principal=principal, request=request)
+        except (ValidationError, DomainError) as exc:
+            outcome.rejected.append((group.lines, _reason(exc)))
+            continue
+        if created:
+            outcome.created += len(group.rows)
+        else:
+            outcome.already += len(group.rows)
+
+
 async def import_households(
     deps: Deps[Settings],
     groups: Iterable[Household],
@@ -197,20 +225,27 @@ async def import_households(
     dry_run: bool = False,
     progress=lambda people: None,
 ) -> Outcome:
-    """Register every household (one transaction each); with `dry_run`, only check the rows."""
+    """Register every household, BATCH of them per transaction; with `dry_run`, only check the rows."""
     outcome, principal = Outcome(), importer(checkpoint_id, officer)
-    for group in groups:
-        try:
-            request = registration(group, checkpoint_id)
-            if dry_run:  # the rules register() applies before it writes
-                check_arrival(deps, request)
-            else:
-                _, created = await deps.run(handlers.register, principal=principal, request=request)
-                if created:
-                    outcome.created += len(group.rows)
-                else:
-                    outcome.already += len(group.rows)
-        except (ValidationError, DomainError) as exc:
-            outcome.rejected.append((group.lines, _reason(exc)))
-        progress(len(group.rows))
+    for batch in _batches(groups):
+        if dry_run:
+            for group in batch:
+                try:
+                    check_arrival(deps, registration(group, checkpoint_id))
+                except (ValidationError, DomainError) as exc:
+                    outcome.rejected.append((group.lines, _reason(exc)))
+        else:
+            # The counts of a batch are taken only once it committed.
+            counted = Outcome()
+            await deps.run(
+                _register_batch,
+                batch=batch,
+                checkpoint_id=checkpoint_id,
+                principal=principal,
+                outcome=counted,
+            )
+            outcome.created += counted.created
+            outcome.already += counted.already
+            outcome.rejected += counted.rejected
+        progress(sum(len(g.rows) for g in batch))
     return outcome

@@ -29,13 +29,16 @@ BAD = [
     ("", "លី ស្រីនាង", "Ly Sreyneang", "F", "", "25", "14010101", "36.5", "", "no"),  # no consent
     ("H2", "ហេង សុខា", "Heng Sokha", "M", "", "50", "14010101", "36.5", "", "yes"),
     ("H2", "ហេង ស្រីពៅ", "Heng Sreypov", "Q", "", "48", "", "36.5", "", "yes"),  # sex: spoils the household
+    ("", "ទេព សុវណ្ណ", "Tep Sovann", "M", "", "33", "14010101", "36.5", "", "yes"),  # arrived too long ago
 ]
 FIELDS = ("household", "name_km", "name_latin", "sex", "date_of_birth", "age_years")
 FIELDS += ("home_village_code", "temperature_c", "symptoms", "consent")
 
 
 def _rows(arrived: str) -> list[dict]:
-    return [dict(zip(FIELDS, r, strict=True)) | {"arrived_at": arrived} for r in GOOD + BAD]
+    rows = [dict(zip(FIELDS, r, strict=True)) | {"arrived_at": arrived} for r in GOOD + BAD]
+    rows[-1]["arrived_at"] = "2020-03-23T08:00"  # refused by register() itself, amid the batch's writes
+    return rows
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:
@@ -65,13 +68,14 @@ async def test_importing_a_file_twice_registers_each_person_and_emits_each_event
     first = await import_households(deps, households(read_rows(source)), checkpoint_id=POIPET, officer="dara")
     assert (first.created, first.already) == (5, 0)
     reasons = {tuple(lines): reason for lines, reason in first.rejected}
-    assert set(reasons) == {(7,), (8,), (9, 10)}  # file lines, the header being line 1
+    assert set(reasons) == {(7,), (8,), (9, 10), (11,)}  # file lines, the header being line 1
     assert "home_village_code" in reasons[(7,)]
     assert "consent" in reasons[(8,)]
     assert "members.0.sex" in reasons[(9, 10)]
+    assert "arrived_at" in reasons[(11,)]
 
     again = await import_households(deps, households(read_rows(source)), checkpoint_id=POIPET, officer="dara")
-    assert (again.created, again.already, len(again.rejected)) == (0, 5, 3)
+    assert (again.created, again.already, len(again.rejected)) == (0, 5, 4)
 
     async with intake.runtime.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Registration)) == 5
@@ -114,10 +118,10 @@ def test_the_command_reads_xlsx_checks_in_a_dry_run_and_reports_rejects(database
 
     result = runner.invoke(run, [*args, "--rejects", str(rejects)])
     assert result.exit_code == 1, result.output
-    assert "5 people registered, 0 already registered, 3 households rejected" in result.output
+    assert "5 people registered, 0 already registered, 4 households rejected" in result.output
     with rejects.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert [r["lines"] for r in rows] == ["7", "8", "9 10"]
+    assert [r["lines"] for r in rows] == ["7", "8", "9 10", "11"]
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM registration").fetchone() == (5,)
         # The events wait in the outbox for the running service's relay.
