@@ -26,7 +26,7 @@ from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
-from shared.web.pages import page_config
+from shared.web.pages import page_config, page_messages
 
 router = APIRouter(tags=["intake"])
 
@@ -205,7 +205,7 @@ def _province_json(code: str) -> tuple[bytes, str]:
     return body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
-# --- the tablet page's settings (public: it holds no data) ----------------------------------------------
+# --- the tablet page's settings and words (public: they hold no data) -----------------------------------
 
 tablet = APIRouter(tags=["tablet"])
 
@@ -214,3 +214,9 @@ tablet = APIRouter(tags=["tablet"])
 async def tablet_config(deps: IntakeDeps, request: Request) -> dict:
     """Where the page's API is and where it logs in (see shared/web/pages.py)."""
     return page_config(request, deps.settings.identity_url)
+
+
+@tablet.get("/tablet/messages.json", dependencies=[public()])
+async def tablet_messages() -> dict:
+    """The page's words in Khmer and English (shared/i18n); the service worker keeps them for offline."""
+    return page_messages("tablet")

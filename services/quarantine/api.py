@@ -22,6 +22,7 @@ from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
 from shared.web.pages import page_config as origin_config
+from shared.web.pages import page_messages
 
 router = APIRouter(tags=["quarantine"])
 
@@ -192,7 +193,7 @@ async def post_clearance(
     return await deps.run(queries.episode_detail, scope=scope, episode_id=episode_id)
 
 
-# --- the staff page's settings (public: it holds no data) -----------------------------------------------
+# --- the staff page's settings and words (public: they hold no data) ------------------------------------
 
 page = APIRouter(tags=["staff page"])
 
@@ -201,3 +202,9 @@ page = APIRouter(tags=["staff page"])
 async def page_config(deps: QuarantineDeps, request: Request) -> dict:
     """Where the facility staff's page finds its API and logs in (shared/web/pages.py)."""
     return origin_config(request, deps.settings.identity_url)
+
+
+@page.get("/quarantine/messages.json", dependencies=[public()])
+async def quarantine_page_messages() -> dict:
+    """The page's words in Khmer and English (shared/i18n)."""
+    return page_messages("quarantine")

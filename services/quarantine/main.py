@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Facility staff often work over a weak mobile connection: compress the page and the lists.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    # The config route above is matched first; everything else under /quarantine is the staff page.
+    # The config and words routes are matched first; everything else under /quarantine is the staff page.
     app.mount("/quarantine", StaticFiles(directory=STATIC, html=True), name="quarantine-page")
     return app
 

@@ -24,6 +24,7 @@ from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
 from shared.web.auth import Principal, Role, public, require
 from shared.web.pages import page_config as origin_config
+from shared.web.pages import page_messages
 
 router = APIRouter(tags=["transport"])
 
@@ -423,3 +424,9 @@ async def page_config(deps: TransportDeps, request: Request) -> dict:
     the provinces' names (no returnee data)."""
     provinces = {p.code: {"km": p.name_km, "en": p.name_en} for p in load_gazetteer().provinces()}
     return origin_config(request, deps.settings.identity_url) | {"provinces": provinces}
+
+
+@router.get("/transport/messages.json", dependencies=[public()])
+async def transport_page_messages() -> dict:
+    """The page's words in Khmer and English (shared/i18n)."""
+    return page_messages("transport")

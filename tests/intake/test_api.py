@@ -1,5 +1,7 @@
 """The intake API on the real broker and PostgreSQL: registration, idempotency, validation, scope."""
 
+import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -337,6 +339,13 @@ async def test_gazetteer_search_and_offline_province_file(stack):
     assert page.status_code == 200 and "app.js" in page.text
     worker = await intake.client.get("/tablet/sw.js")
     assert worker.status_code == 200 and "caches.open" in worker.text
+    # Everything the worker keeps for an offline start is served without a token, the words among it.
+    shell = json.loads(re.search(r"const SHELL = (\[.*\]);", worker.text).group(1))
+    assert {"config.json", "messages.json"} <= set(shell)
+    for name in shell:
+        assert (await intake.client.get(f"/tablet/{name.removeprefix('./')}")).status_code == 200, name
+    words = (await intake.client.get("/tablet/messages.json")).json()
+    assert (words["km"]["title"], words["en"]["title"]) == ("ចុះឈ្មោះអ្នកវិលត្រឡប់", "Returnee registration")
 
 
 async def test_seed_demo_registers_through_the_use_case_and_publishes_everything(stack):

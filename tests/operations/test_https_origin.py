@@ -121,6 +121,7 @@ async def test_the_tablet_works_offline_on_the_https_origin(stack, tmp_path):
         await wait_until(lambda: _count_is(page, "pending", 1), what="the registration kept on the tablet")
         await page.reload()  # from the service worker's cache: the link is still down
         await page.wait_for_selector("#app:not([hidden])")
+        assert await page.text_content("#net") == "គ្មានអ៊ីនធឺណិត"  # the words, too, kept by the worker
         await context.set_offline(False)
         await wait_until(lambda: _count_is(page, "synced", 1), timeout=30, what="the registration sent")
         assert "/api/identity/auth/token" in calls and "/api/intake/returnees" in calls

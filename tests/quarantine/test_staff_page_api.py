@@ -12,7 +12,7 @@ STAFF = bearer(("facility_staff", "QF-1"), subject="staff-qf1")
 OTHER_STAFF = bearer(("facility_staff", "QF-2"), subject="staff-qf2")
 
 
-async def test_the_page_and_its_config_are_served_without_a_token(stack):
+async def test_the_page_its_config_and_words_are_served_without_a_token(stack):
     quarantine = await stack.start("quarantine", identity_url="https://id.example.gov.kh", **MANUAL)
     client = quarantine.client
     config = await client.get("/quarantine/config.json")
@@ -20,6 +20,8 @@ async def test_the_page_and_its_config_are_served_without_a_token(stack):
         "api_base": "",
         "identity_url": "https://id.example.gov.kh",
     }
+    words = (await client.get("/quarantine/messages.json")).json()
+    assert (words["km"]["title"], words["en"]["title"]) == ("មណ្ឌលចត្តាឡីស័ក", "Quarantine facility")
     index = await client.get("/quarantine/")
     assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
     assert '<html lang="km">' in index.text and "app.js" in index.text

@@ -155,8 +155,10 @@ async def test_the_page_is_served_in_khmer_and_english_without_a_cdn(transport):
     for text in (page.text, script.text):
         assert "https://" not in text and "http://" not in text
     assert "/overview" in script.text and "/auth/token" in script.text
-    assert "ជួររង់ចាំការដឹកជញ្ជូន" in script.text and "Transfer queue" in script.text
-    config = await transport.client.get("/transport/config.json")  # public: the page reads it before login
+    # The words come from the catalog (shared/i18n), public like the config: the page reads both before login.
+    words = (await transport.client.get("/transport/messages.json")).json()
+    assert (words["km"]["queue"], words["en"]["queue"]) == ("ជួររង់ចាំការដឹកជញ្ជូន", "Transfer queue")
+    config = await transport.client.get("/transport/config.json")
     assert config.status_code == 200
     assert config.json()["provinces"]["12"] == {"km": "ភ្នំពេញ", "en": "Phnom Penh"}
 

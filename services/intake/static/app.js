@@ -2,76 +2,8 @@
 // Plain modern JS, no build step, no CDN: every byte is served by the intake service.
 "use strict";
 
-const STRINGS = {
-  km: {
-    title: "ចុះឈ្មោះអ្នកវិលត្រឡប់", lang_other: "English", sync_now: "បញ្ជូនឥឡូវ", logout: "ចាកចេញ",
-    login: "ចូលប្រើ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់",
-    login_note: "ការចុះឈ្មោះដែលមិនទាន់បញ្ជូន នៅតែរក្សាទុកលើថេប្លេតនេះ។",
-    login_expired: "សម័យប្រើប្រាស់បានផុតកំណត់ សូមចូលម្តងទៀត។ ការចុះឈ្មោះដែលរង់ចាំនៅតែមាន។",
-    login_failed: "ឈ្មោះអ្នកប្រើ ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ", login_offline: "ត្រូវការអ៊ីនធឺណិតដើម្បីចូលប្រើ",
-    person: "អ្នកវិលត្រឡប់", name_km: "ឈ្មោះ (អក្សរខ្មែរ)", name_latin: "ឈ្មោះ (អក្សរឡាតាំង)",
-    sex: "ភេទ", sex_F: "ស្រី", sex_M: "ប្រុស", sex_X: "ផ្សេងៗ",
-    date_of_birth: "ថ្ងៃខែឆ្នាំកំណើត", age_years: "អាយុ (ឆ្នាំ)", phone: "លេខទូរស័ព្ទ",
-    id_doc_type: "ឯកសារអត្តសញ្ញាណ", id_doc_number: "លេខឯកសារ", doc_none: "គ្មាន",
-    doc_national_id: "អត្តសញ្ញាណប័ណ្ណសញ្ជាតិខ្មែរ", doc_passport: "លិខិតឆ្លងដែន",
-    doc_border_pass: "លិខិតអនុញ្ញាតឆ្លងដែន", doc_thai_work_permit: "ប័ណ្ណការងារថៃ",
-    home_village: "ភូមិលំនៅដ្ឋាន", village_search: "ស្វែងរកភូមិ (ខ្មែរ ឬឡាតាំង)",
-    province: "ខេត្ត/រាជធានី", district: "ស្រុក/ក្រុង/ខណ្ឌ", commune: "ឃុំ/សង្កាត់", village: "ភូមិ",
-    thailand: "នៅប្រទេសថៃ", worked_in: "កន្លែងធ្វើការ (ខេត្ត វិស័យ)", migration_status: "ស្ថានភាពចំណាកស្រុក",
-    ms_mou_worker: "ពលករតាម MoU", ms_irregular: "ពលករមិនប្រក្រតី", ms_extension_group_1: "ក្រុមពន្យារទី ១",
-    ms_extension_group_2: "ក្រុមពន្យារទី ២", ms_extension_group_3: "ក្រុមពន្យារទី ៣",
-    ms_extension_group_4: "ក្រុមពន្យារទី ៤", ms_other: "ផ្សេងៗ",
-    screening: "ការពិនិត្យសុខភាព", temperature: "សីតុណ្ហភាព (°C)", test_result: "លទ្ធផលតេស្ត",
-    tr_none: "មិនបានធ្វើតេស្ត", tr_negative: "អវិជ្ជមាន", tr_positive: "វិជ្ជមាន",
-    symptoms: "រោគសញ្ញា", sy_fever: "គ្រុនក្តៅ", sy_cough: "ក្អក", sy_sore_throat: "ឈឺបំពង់ក",
-    sy_shortness_of_breath: "ពិបាកដកដង្ហើម", sy_loss_of_taste_or_smell: "បាត់ការភ្លក្ស ឬក្លិន",
-    sy_diarrhoea: "រាគ", sy_fatigue: "អស់កម្លាំង", sy_other: "ផ្សេងៗ",
-    special_care: "ការថែទាំពិសេស", sc_child: "កុមារ", sc_infant: "ទារក", sc_pregnant: "ស្ត្រីមានផ្ទៃពោះ",
-    sc_ill: "អ្នកជំងឺ", sc_elderly: "មនុស្សចាស់", sc_disability: "ជនមានពិការភាព",
-    needs: "តម្រូវការ", nd_food: "អាហារ", nd_water: "ទឹក", nd_medicine: "ថ្នាំពេទ្យ", nd_shelter: "ទីជម្រក",
-    household: "សមាជិកគ្រួសារដែលធ្វើដំណើរជាមួយ", add_member: "បន្ថែមសមាជិក", remove: "លុប",
-    consent: "សាមីខ្លួនយល់ព្រមឱ្យកត់ត្រាព័ត៌មាននេះ ដើម្បីការថែទាំ និងការធ្វើដំណើរទៅផ្ទះ",
-    register: "ចុះឈ្មោះ", today: "ការចុះឈ្មោះថ្ងៃនេះ", online: "មានអ៊ីនធឺណិត", offline: "គ្មានអ៊ីនធឺណិត",
-    pending: "រង់ចាំ", st_pending: "រង់ចាំបញ្ជូន", st_synced: "បានបញ្ជូន", st_rejected: "ត្រូវបានបដិសេធ",
-    duplicate: "អាចស្ទួននឹងការចុះឈ្មោះមុន", referred: "បញ្ជូនទៅមន្ត្រីសុខាភិបាល", members_n: "សមាជិក",
-    fix: "កែ", saved: "បានរក្សាទុកលើថេប្លេត", missing: "សូមបំពេញ", pick_village: "សូមជ្រើសរើសភូមិ",
-    no_hits: "រកមិនឃើញ",
-  },
-  en: {
-    title: "Returnee registration", lang_other: "ខ្មែរ", sync_now: "Sync now", logout: "Log out",
-    login: "Log in", username: "User name", password: "Password",
-    login_note: "Registrations not yet sent stay on this tablet.",
-    login_expired: "Your session has expired: log in again. Waiting registrations are kept.",
-    login_failed: "Wrong user name or password", login_offline: "Logging in needs a connection",
-    person: "Returnee", name_km: "Name (Khmer script)", name_latin: "Name (Latin letters)",
-    sex: "Sex", sex_F: "Female", sex_M: "Male", sex_X: "Other",
-    date_of_birth: "Date of birth", age_years: "Age (years)", phone: "Phone",
-    id_doc_type: "ID document", id_doc_number: "Document number", doc_none: "None",
-    doc_national_id: "Khmer national ID card", doc_passport: "Passport",
-    doc_border_pass: "Border pass", doc_thai_work_permit: "Thai work permit",
-    home_village: "Home village", village_search: "Find a village (Khmer or Latin)",
-    province: "Province", district: "District", commune: "Commune", village: "Village",
-    thailand: "In Thailand", worked_in: "Worked in (province, sector)", migration_status: "Migration status",
-    ms_mou_worker: "MoU worker", ms_irregular: "Irregular worker", ms_extension_group_1: "Extension group 1",
-    ms_extension_group_2: "Extension group 2", ms_extension_group_3: "Extension group 3",
-    ms_extension_group_4: "Extension group 4", ms_other: "Other",
-    screening: "Health screening", temperature: "Temperature (°C)", test_result: "Test result",
-    tr_none: "No test", tr_negative: "Negative", tr_positive: "Positive",
-    symptoms: "Symptoms", sy_fever: "Fever", sy_cough: "Cough", sy_sore_throat: "Sore throat",
-    sy_shortness_of_breath: "Shortness of breath", sy_loss_of_taste_or_smell: "Loss of taste or smell",
-    sy_diarrhoea: "Diarrhoea", sy_fatigue: "Fatigue", sy_other: "Other",
-    special_care: "Special care", sc_child: "Child", sc_infant: "Infant", sc_pregnant: "Pregnant",
-    sc_ill: "Ill", sc_elderly: "Elderly", sc_disability: "Disability",
-    needs: "Needs", nd_food: "Food", nd_water: "Water", nd_medicine: "Medicine", nd_shelter: "Shelter",
-    household: "Household members travelling together", add_member: "Add member", remove: "Remove",
-    consent: "The person agrees that this information is recorded for their care and journey home",
-    register: "Register", today: "Today's registrations", online: "Online", offline: "Offline",
-    pending: "waiting", st_pending: "Waiting to send", st_synced: "Sent", st_rejected: "Rejected",
-    duplicate: "Possible duplicate of an earlier registration", referred: "Referred to health staff",
-    members_n: "members", fix: "Fix", saved: "Saved on the tablet", missing: "Please fill in",
-    pick_village: "Please choose a village", no_hits: "No match",
-  },
-};
+// The words come from the one catalog (shared/i18n), served as messages.json and kept by the service worker.
+const T = { en: {}, km: {} };
 
 const CHOICES = {
   symptoms: ["fever", "cough", "sore_throat", "shortness_of_breath", "loss_of_taste_or_smell", "diarrhoea", "fatigue", "other"],
@@ -87,7 +19,8 @@ let API = new URL("..", location.href).pathname.replace(/\/$/, "");
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 let lang = localStorage.getItem(LANG_KEY) || "km";
-const t = (key) => STRINGS[lang][key] ?? key;
+const t = (key, values = {}) =>
+  (T[lang][key] ?? T.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
 
 // --- IndexedDB: the queue of registrations and the cached gazetteer ----------------------------------------
 
@@ -312,7 +245,7 @@ function buildChecks() {
     const group = box.dataset.group;
     box.replaceChildren(...CHOICES[group].map((value) => {
       const label = document.createElement("label");
-      label.innerHTML = `<input type="checkbox" name="${group}" value="${value}"> <span data-i18n="${PREFIX[group]}${value}"></span>`;
+      label.innerHTML = `<input type="checkbox" name="${group}" value="${value}"> <span data-t="${PREFIX[group]}${value}"></span>`;
       return label;
     }));
   }
@@ -320,8 +253,9 @@ function buildChecks() {
 
 function translate() {
   document.documentElement.lang = lang;
-  for (const el of $$("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  $("#lang").textContent = t("lang_other");
+  document.title = t("title");
+  for (const el of $$("[data-t]")) el.textContent = t(el.dataset.t);
+  $("#lang").textContent = t("other_lang");
   $("#lang").lang = lang === "km" ? "en" : "km"; // the button names the other language, in that language
   for (const [id, rows] of [["#province", gaz.provinces]]) fillSelect($(id), rows, $(id).value);
   const v = $("#village").value;
@@ -384,7 +318,8 @@ async function submitForm(event) {
   const form = event.target;
   const missing = firstMissing(form);
   if (missing) {
-    $("#form-error").textContent = `${t("missing")}: ${missing.closest("label")?.querySelector("span")?.textContent || t("pick_village")}`;
+    const field = missing.closest("label")?.querySelector("span")?.textContent || t("pick_village");
+    $("#form-error").textContent = t("missing", { field });
     missing.focus();
     return;
   }
@@ -414,7 +349,7 @@ function clearForm(form) {
 function addMember(data) {
   const node = $("#member-template").content.firstElementChild.cloneNode(true);
   node.dataset.id = data?.id || crypto.randomUUID();
-  for (const el of $$("[data-i18n]", node)) el.textContent = t(el.dataset.i18n);
+  for (const el of $$("[data-t]", node)) el.textContent = t(el.dataset.t);
   $(".m-remove", node).addEventListener("click", () => node.remove());
   if (data) {
     $(".m-name_km", node).value = data.name_km || "";
@@ -517,7 +452,7 @@ async function renderRecords() {
     li.dataset.state = r.state;
     li.dataset.id = r.id;
     const time = new Date(r.created).toLocaleTimeString(lang === "km" ? "km-KH" : "en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-    const extra = r.body.members.length ? ` + ${r.body.members.length} ${t("members_n")}` : "";
+    const extra = r.body.members.length ? ` + ${t("members_n", { n: r.body.members.length })}` : "";
     li.innerHTML = `<span class="time"></span><span class="who"></span><span class="state"></span>`;
     li.querySelector(".time").textContent = time;
     li.querySelector(".who").textContent = `${r.body.name_km} · ${r.body.name_latin}${extra}`;
@@ -546,7 +481,7 @@ async function renderStatus() {
   net.textContent = navigator.onLine ? t("online") : t("offline");
   net.dataset.online = navigator.onLine;
   const waiting = (await queueAll()).filter((r) => r.state === "pending").length;
-  $("#pending").textContent = `${waiting} ${t("pending")}`;
+  $("#pending").textContent = t("pending_n", { n: waiting });
   $("#pending").dataset.count = waiting;
 }
 
@@ -648,6 +583,9 @@ async function searchVillages(text) {
 
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js");
 document.addEventListener("DOMContentLoaded", async () => {
+  try {
+    Object.assign(T, await (await fetch("messages.json")).json());
+  } catch { /* offline with a shell cached before the words were: the keys show, the form still works */ }
   wire();
   translate();
   await loadConfig();

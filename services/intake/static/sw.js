@@ -2,8 +2,9 @@
 // API calls are not touched: the page keeps its own queue in IndexedDB.
 "use strict";
 
-const CACHE = "intake-shell-v1";
-const SHELL = ["./", "index.html", "app.js", "style.css", "config.json", "manifest.webmanifest"];
+// v2: the words moved out of app.js into messages.json; a new name drops the shell cached without them.
+const CACHE = "intake-shell-v2";
+const SHELL = ["./", "index.html", "app.js", "style.css", "config.json", "messages.json", "manifest.webmanifest"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

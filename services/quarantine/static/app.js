@@ -2,76 +2,8 @@
 // Plain modern JS, no build step, no CDN: every byte is served by the quarantine service.
 "use strict";
 
-const STRINGS = {
-  km: {
-    title: "មណ្ឌលចត្តាឡីស័ក", other_lang: "English", refresh: "ផ្ទុកឡើងវិញ", logout: "ចាកចេញ",
-    login: "ចូលប្រើ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់",
-    login_note: "សម្រាប់បុគ្គលិកមណ្ឌលចត្តាឡីស័ក។",
-    login_expired: "សម័យប្រើប្រាស់បានផុតកំណត់ សូមចូលម្តងទៀត។",
-    login_failed: "ឈ្មោះអ្នកប្រើ ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ", offline: "គ្មានអ៊ីនធឺណិត៖ សូមព្យាយាមម្តងទៀត",
-    facility: "មណ្ឌល", no_facility: "គណនីនេះមិនមានមណ្ឌលចត្តាឡីស័កទេ។",
-    residents: "អ្នកស្នាក់នៅថ្ងៃនេះ", none: "គ្មានអ្នកស្នាក់នៅទេ",
-    keys_hint: "វាយសីតុណ្ហភាព ចុច Space លើរោគសញ្ញា ហើយចុច Enter ដើម្បីរក្សាទុក និងទៅអ្នកបន្ទាប់។ គ្រុនក្តៅ (≥ 37.5 °C) ត្រូវបានកត់ត្រាដោយស្វ័យប្រវត្តិ។",
-    counts: "{n} នាក់ · បានពិនិត្យថ្ងៃនេះ {checked} · នៅសល់ {left} · បញ្ជូនព្យាបាល {referred} · ការថែទាំពិសេស {care}",
-    day_of: "ថ្ងៃទី {day} នៃ {length}", release_on: "ចេញពីមណ្ឌល {date}",
-    temperature: "សីតុណ្ហភាព (°C)", symptoms: "រោគសញ្ញា",
-    sy_cough: "ក្អក", sy_sore_throat: "ឈឺបំពង់ក", sy_shortness_of_breath: "ពិបាកដកដង្ហើម",
-    sy_loss_of_taste_or_smell: "បាត់ការភ្លក្ស ឬក្លិន", sy_diarrhoea: "រាគ", sy_fatigue: "អស់កម្លាំង",
-    sy_fever: "គ្រុនក្តៅ",
-    save_next: "រក្សាទុក ហើយបន្ទាប់", save: "រក្សាទុក", clear_referral: "បញ្ជាក់ការព្យាបាលរួច",
-    checked: "បានពិនិត្យថ្ងៃនេះ", not_checked: "មិនទាន់ពិនិត្យ", referred: "បញ្ជូនទៅមន្ត្រីសុខាភិបាល",
-    release_due: "ដល់ពេលចេញ", last: "ចុងក្រោយ៖ ថ្ងៃទី {day}, {temp}", clear: "គ្មានរោគសញ្ញា",
-    sex_F: "ស្រី", sex_M: "ប្រុស", sex_X: "ផ្សេងៗ", age: "{n} ឆ្នាំ",
-    sc_child: "កុមារ", sc_infant: "ទារក", sc_pregnant: "ស្ត្រីមានផ្ទៃពោះ", sc_ill: "អ្នកជំងឺ",
-    sc_elderly: "មនុស្សចាស់", sc_disability: "ជនមានពិការភាព",
-    temp_range: "សីតុណ្ហភាពត្រូវនៅចន្លោះ 34 និង 43 °C",
-    not_running: "ការធ្វើចត្តាឡីស័កនេះមិនកំពុងដំណើរការទេ", not_found: "រកមិនឃើញ ឬមិនមែនក្នុងមណ្ឌលរបស់អ្នក",
-    rejected: "ត្រូវបានបដិសេធ៖ សូមពិនិត្យទិន្នន័យ", failed: "មិនបានរក្សាទុក៖ សូមព្យាយាមម្តងទៀត",
-    forbidden: "តួនាទីរបស់អ្នកមិនអាចធ្វើការនេះបានទេ",
-    rb_quarantine_not_over: "មិនទាន់គ្រប់ ១៤ ថ្ងៃ", rb_referred: "រង់ចាំការបញ្ជាក់ពីមន្ត្រីសុខាភិបាល",
-    rb_last_symptoms: "ការពិនិត្យចុងក្រោយមានរោគសញ្ញា", rb_final_symptoms: "មានរោគសញ្ញាក្នុងថ្ងៃចុងក្រោយ",
-    rb_no_final: "ត្រូវការការពិនិត្យថ្ងៃនេះមុនចេញ", rb_ready: "នឹងចេញនៅជុំបន្ទាប់",
-    beds_supplies: "គ្រែ និងសម្ភារៈ", occupancy: "អ្នកស្នាក់នៅ", free: "គ្រែទំនេរ", capacity: "ចំនួនគ្រែ",
-    capacity_low: "ចំនួនគ្រែមិនអាចតិចជាងអ្នកស្នាក់នៅបានទេ", capacity_range: "ចំនួនគ្រែត្រូវនៅចន្លោះ 0 និង 10000",
-    site_care: "ការថែទាំពិសេសដែលអាចផ្តល់", supplies: "សម្ភារៈ", item: "មុខទំនិញ", on_hand: "មានក្នុងស្តុក",
-    low_at: "ទាបនៅ", unit: "ឯកតា", low: "ជិតអស់", supply_range: "ចំនួនត្រូវជាលេខគត់ 0 ឬច្រើនជាងនេះ ហើយត្រូវមានឯកតា",
-    it_food: "អាហារ", it_water: "ទឹក", it_medicine: "ថ្នាំពេទ្យ", it_masks: "ម៉ាស់", it_hygiene: "សម្ភារៈអនាម័យ",
-  },
-  en: {
-    title: "Quarantine facility", other_lang: "ខ្មែរ", refresh: "Refresh", logout: "Log out",
-    login: "Log in", username: "User name", password: "Password",
-    login_note: "For quarantine facility staff.",
-    login_expired: "Your session has expired: log in again.",
-    login_failed: "Wrong user name or password", offline: "No connection: try again",
-    facility: "Facility", no_facility: "This account has no quarantine facility.",
-    residents: "Today's residents", none: "No residents",
-    keys_hint: "Type the temperature, Space on a symptom, Enter to save and go to the next person. Fever (≥ 37.5 °C) is recorded by itself.",
-    counts: "{n} people · checked today {checked} · left {left} · referred {referred} · special care {care}",
-    day_of: "Day {day} of {length}", release_on: "release {date}",
-    temperature: "Temperature (°C)", symptoms: "Symptoms",
-    sy_cough: "Cough", sy_sore_throat: "Sore throat", sy_shortness_of_breath: "Shortness of breath",
-    sy_loss_of_taste_or_smell: "Loss of taste or smell", sy_diarrhoea: "Diarrhoea", sy_fatigue: "Fatigue",
-    sy_fever: "Fever",
-    save_next: "Save and next", save: "Save", clear_referral: "Clear referral",
-    checked: "Checked today", not_checked: "Not checked yet", referred: "Referred to health staff",
-    release_due: "Release due", last: "Last: day {day}, {temp}", clear: "no symptoms",
-    sex_F: "Female", sex_M: "Male", sex_X: "Other", age: "{n} years",
-    sc_child: "Child", sc_infant: "Infant", sc_pregnant: "Pregnant", sc_ill: "Ill",
-    sc_elderly: "Elderly", sc_disability: "Disability",
-    temp_range: "Temperature must be between 34 and 43 °C",
-    not_running: "This quarantine is not running", not_found: "Not found, or not in your facility",
-    rejected: "Refused: check the values", failed: "Not saved: try again",
-    forbidden: "Your role may not do this",
-    rb_quarantine_not_over: "14 days not over yet", rb_referred: "Waiting for health staff to clear",
-    rb_last_symptoms: "Last check-in had symptoms", rb_final_symptoms: "Symptoms in the final days",
-    rb_no_final: "Needs today's check-in before release", rb_ready: "Released on the next round",
-    beds_supplies: "Beds and supplies", occupancy: "Occupied", free: "Free beds", capacity: "Beds",
-    capacity_low: "Beds cannot be fewer than the people staying", capacity_range: "Beds must be between 0 and 10000",
-    site_care: "Special care offered", supplies: "Supplies", item: "Item", on_hand: "On hand",
-    low_at: "Low at", unit: "Unit", low: "Low", supply_range: "Counts must be whole numbers, 0 or more, with a unit",
-    it_food: "Food", it_water: "Water", it_medicine: "Medicine", it_masks: "Masks", it_hygiene: "Hygiene kits",
-  },
-};
+// The words come from the one catalog (shared/i18n), served as messages.json.
+const T = { en: {}, km: {} };
 
 const SYMPTOMS = ["cough", "sore_throat", "shortness_of_breath", "loss_of_taste_or_smell", "diarrhoea", "fatigue"];
 const ITEMS = { food: "meals", water: "litres", medicine: "packs", masks: "pieces", hygiene: "kits" };
@@ -90,30 +22,29 @@ let API = new URL("..", location.href).pathname.replace(/\/$/, "");
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const state = { lang: localStorage.getItem(LANG_KEY) || "km", facilities: [], facility: null, residents: new Map() };
-const MONTHS_KM = ["មករា", "កុម្ភៈ", "មីនា", "មេសា", "ឧសភា", "មិថុនា", "កក្កដា", "សីហា", "កញ្ញា", "តុលា", "វិច្ឆិកា", "ធ្នូ"];
-const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 // "2026-12-21" as staff write it; Chromium's ICU has no long Khmer date format of its own.
 function showDate(iso) {
   if (!iso) return "—";
   const [y, m, d] = iso.split("-").map(Number);
-  return state.lang === "km" ? `${d} ${MONTHS_KM[m - 1]} ${y}` : `${d} ${MONTHS_EN[m - 1]} ${y}`;
+  return `${d} ${t(`month_${m}`)} ${y}`;
 }
 // Today in Cambodia, whatever the computer's own time zone.
 const cambodianToday = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Phnom_Penh" }).format(new Date());
 const t = (key, values = {}) =>
-  (STRINGS[state.lang][key] ?? STRINGS.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
+  (T[state.lang][key] ?? T.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
 
-function applyI18n(root = document) {
-  for (const el of $$("[data-i18n]", root)) el.textContent = t(el.dataset.i18n);
+function translate(root = document) {
+  for (const el of $$("[data-t]", root)) el.textContent = t(el.dataset.t);
 }
 
 function setLang(lang) {
   state.lang = lang;
   localStorage.setItem(LANG_KEY, lang);
   document.documentElement.lang = lang;
+  document.title = t("title");
   $("#lang").textContent = t("other_lang");
   $("#lang").lang = lang === "km" ? "en" : "km";
-  applyI18n();
+  translate();
   renderFacilityChoice();
   renderSite();
   for (const li of $$("#residents li.res")) renderResident(li);
@@ -160,8 +91,8 @@ function askLogin(expired) {
   $("#app").hidden = true;
   $("#facility-pick").hidden = true;
   $("#login").hidden = false;
-  $("#login-note").dataset.i18n = expired ? "login_expired" : "login_note";
-  applyI18n($("#login"));
+  $("#login-note").dataset.t = expired ? "login_expired" : "login_note";
+  translate($("#login"));
   $("input[name=username]").focus();
 }
 
@@ -179,7 +110,7 @@ async function api(path, options = {}) {
   return response;
 }
 
-// The message for a refused request, as a key of STRINGS (422 names the field in `loc`).
+// The message for a refused request, as a key of the catalog (422 names the field in `loc`).
 async function refusal(response, fields = {}) {
   if (response.status === 403) return "forbidden";
   if (response.status === 404) return "not_found";
@@ -193,7 +124,7 @@ async function refusal(response, fields = {}) {
 }
 
 function showError(el, key) {
-  if (key) el.dataset.i18n = key; else delete el.dataset.i18n;
+  if (key) el.dataset.t = key; else delete el.dataset.t;
   el.textContent = key ? t(key) : "";
 }
 
@@ -332,7 +263,7 @@ function renderResident(li) {
   li.dataset.referred = ep.referred;
   $(".clear-referral", li).hidden = !ep.referred;
   $(".temperature", li).setAttribute("aria-describedby", `who-${ep.id}`);
-  applyI18n(li);
+  translate(li);
 }
 
 function residentRow(ep) {
@@ -342,7 +273,7 @@ function residentRow(ep) {
   const box = $(".symptoms", li);
   for (const symptom of SYMPTOMS) {
     const label = document.createElement("label");
-    label.innerHTML = `<input type="checkbox" value="${symptom}"> <span data-i18n="sy_${symptom}"></span>`;
+    label.innerHTML = `<input type="checkbox" value="${symptom}"> <span data-t="sy_${symptom}"></span>`;
     box.append(label);
   }
   const form = $("form", li);
@@ -482,6 +413,7 @@ async function start() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  Object.assign(T, await (await fetch("messages.json")).json());
   setLang(state.lang);
   $("#lang").addEventListener("click", () => setLang(state.lang === "km" ? "en" : "km"));
   $("#login-form").addEventListener("submit", (event) => {

@@ -3,72 +3,8 @@
 // The server decides what each caller may do; the screen shows only the buttons the role can use.
 "use strict";
 
-const TEXT = {
-  km: {
-    title: "ការដឹកជញ្ជូនពលរដ្ឋត្រឡប់មកស្រុកកំណើត", other: "English",
-    login: "ចូលប្រព័ន្ធ", username: "ឈ្មោះអ្នកប្រើ", password: "ពាក្យសម្ងាត់", signin: "ចូល", logout: "ចាកចេញ",
-    loginFailed: "ឈ្មោះអ្នកប្រើ ឬពាក្យសម្ងាត់មិនត្រឹមត្រូវ", loginOffline: "មិនអាចភ្ជាប់ទៅសេវាចូលប្រព័ន្ធបានទេ",
-    loadFailed: "មិនអាចទាញយកទិន្នន័យបានទេ", noAccess: "គណនីនេះគ្មានសិទ្ធិមើលការដឹកជញ្ជូនទេ", actionFailed: "មិនបានសម្រេច", updated: "ធ្វើបច្ចុប្បន្នភាព៖",
-    officer: "មន្ត្រីដឹកជញ្ជូន", reader: "ក្រុមការងារខេត្ត (មើលប៉ុណ្ណោះ)", admin: "អ្នកគ្រប់គ្រងថ្នាក់ជាតិ",
-    alerts: "ការជូនដំណឹង", overdue: "យឺតពេលមកដល់", missing: "អ្នកបាត់ខ្លួនពេលប្រគល់",
-    tooLarge: "គ្រួសារធំជាងយានណាមួយ", queue: "ជួររង់ចាំការដឹកជញ្ជូន", notReady: "មិនទាន់អាចធ្វើដំណើរ",
-    manifests: "បញ្ជីដឹកជញ្ជូន", fleet: "យានជំនិះ", addVehicle: "ចុះឈ្មោះយានជំនិះ", register: "ចុះឈ្មោះ",
-    household: "គ្រួសារ", alone: "ធ្វើដំណើរម្នាក់ឯង", seats: "កៅអី", largest: "យានធំបំផុត",
-    from: "ពីខេត្ត", to: "ទៅខេត្ត", people: "ចំនួនមនុស្ស", since: "រង់ចាំតាំងពី", state: "ស្ថានភាព",
-    quarantine: "កំពុងធ្វើចត្តាឡីស័ក", held: "ផ្អាក (បញ្ជូនព្យាបាល ឬមានរោគសញ្ញា)",
-    plate: "ស្លាកលេខ", driver: "អ្នកបើកបរ", escort: "អ្នកអមដំណើរ", expected: "រំពឹងមកដល់", status: "ស្ថានភាព",
-    busy: "កំពុងប្រើ", free: "ទំនេរ", name: "ឈ្មោះ", care: "ការថែទាំពិសេស", returnee: "អ្នកត្រឡប់",
-    proposed: "បានស្នើ", confirmed: "បានបញ្ជាក់", dispatched: "បានចេញដំណើរ", closed: "បានបញ្ចប់", cancelled: "បានលុបចោល",
-    assigned: "នៅលើបញ្ជី", in_transit: "កំពុងធ្វើដំណើរ", handed_over: "បានប្រគល់", missing_one: "⚠ បាត់ខ្លួន",
-    propose: "ស្នើបញ្ជីដឹកជញ្ជូន", confirm: "បញ្ជាក់", cancel: "លុបចោល", dispatch: "ចេញដំណើរ",
-    duration: "រយៈពេលធ្វើដំណើរ (នាទី ទុកទទេដើម្បីប៉ាន់ស្មាន)", print: "បោះពុម្ពបញ្ជី (PDF)",
-    handOver: "ប្រគល់", reportMissing: "បាត់ខ្លួន", supplies: "សម្ភារៈ", food: "អាហារ (ចំណែក)", water: "ទឹក (លីត្រ)",
-    medicine: "កញ្ចប់ថ្នាំ", notes: "កំណត់សម្គាល់", saveSupplies: "រក្សាទុកសម្ភារៈ",
-    gaps: "ខ្វះ៖", gap_food: "អាហារ", gap_water: "ទឹក", gap_medicine: "ថ្នាំពេទ្យ",
-    proposedN: "បានស្នើបញ្ជី {n}", proposedNone: "គ្មានអ្នករង់ចាំ ឬគ្មានយានទំនេរ", tooLargeN: "គ្រួសារ {n} ធំជាងយានទាំងអស់",
-    confirmedOk: "បានបញ្ជាក់បញ្ជី", cancelledOk: "បានលុបចោលបញ្ជី អ្នកដំណើរត្រឡប់ទៅជួរវិញ", dispatchedOk: "យានបានចេញដំណើរ",
-    suppliesOk: "បានរក្សាទុកសម្ភារៈ", handedOk: "បានប្រគល់ {name}", missingOk: "បានរាយការណ៍ថា {name} បាត់ខ្លួន",
-    closedOk: "អ្នកដំណើរទាំងអស់ត្រូវបានកត់ត្រា បញ្ជីត្រូវបានបញ្ចប់", printed: "បានទាញយកបញ្ជី PDF",
-    vehicleOk: "បានចុះឈ្មោះយាន {plate}",
-    confirmMissing: "រាយការណ៍ថា {name} បាត់ខ្លួន? នេះនឹងផ្ញើការជូនដំណឹង។",
-    confirmCancel: "លុបចោលបញ្ជីនេះ? អ្នកដំណើររបស់វាត្រឡប់ទៅជួររង់ចាំវិញ។",
-    overdueTag: "យឺតពេល", passengers: "នាក់", none: "គ្មាន",
-    care_child: "កុមារ", care_infant: "ទារក", care_pregnant: "ស្ត្រីមានផ្ទៃពោះ", care_ill: "អ្នកជំងឺ",
-    care_elderly: "មនុស្សចាស់", care_disability: "ជនមានពិការភាព",
-  },
-  en: {
-    title: "Transfers of returnees to their home provinces", other: "ខ្មែរ",
-    login: "Sign in", username: "Username", password: "Password", signin: "Sign in", logout: "Sign out",
-    loginFailed: "Wrong username or password", loginOffline: "Cannot reach the sign-in service",
-    loadFailed: "Could not load the data", noAccess: "This account has no access to transport", actionFailed: "Not done", updated: "Updated:",
-    officer: "Transport officer", reader: "Provincial working group (read only)", admin: "National administrator",
-    alerts: "Alerts", overdue: "Overdue arrivals", missing: "Missing at hand-over",
-    tooLarge: "Households larger than any vehicle", queue: "Transfer queue", notReady: "Not yet cleared to travel",
-    manifests: "Manifests", fleet: "Vehicles", addVehicle: "Register a vehicle", register: "Register",
-    household: "Household", alone: "Travelling alone", seats: "Seats", largest: "Largest vehicle",
-    from: "From", to: "To", people: "People", since: "Waiting since", state: "State",
-    quarantine: "In quarantine", held: "Held (referred or symptoms)",
-    plate: "Plate", driver: "Driver", escort: "Escort", expected: "Expected arrival", status: "Status",
-    busy: "In use", free: "Free", name: "Name", care: "Special care", returnee: "Returnee",
-    proposed: "Proposed", confirmed: "Confirmed", dispatched: "Dispatched", closed: "Closed", cancelled: "Cancelled",
-    assigned: "On the manifest", in_transit: "On the road", handed_over: "Handed over", missing_one: "⚠ Missing",
-    propose: "Propose manifests", confirm: "Confirm", cancel: "Cancel", dispatch: "Dispatch",
-    duration: "Trip duration (minutes; empty to estimate)", print: "Print manifest (PDF)",
-    handOver: "Handed over", reportMissing: "Missing", supplies: "Supplies", food: "Food rations", water: "Water (litres)",
-    medicine: "Medicine kits", notes: "Notes", saveSupplies: "Save supplies",
-    gaps: "Short of:", gap_food: "food", gap_water: "water", gap_medicine: "medicine",
-    proposedN: "{n} manifest(s) proposed", proposedNone: "Nobody waiting, or no free vehicle", tooLargeN: "{n} household(s) larger than every vehicle",
-    confirmedOk: "Manifest confirmed", cancelledOk: "Manifest cancelled: its passengers wait again", dispatchedOk: "The vehicle has left",
-    suppliesOk: "Supplies saved", handedOk: "{name} handed over", missingOk: "{name} reported missing",
-    closedOk: "Everyone recorded: the manifest is closed", printed: "Manifest PDF downloaded",
-    vehicleOk: "Vehicle {plate} registered",
-    confirmMissing: "Report {name} missing? This sends an alert.",
-    confirmCancel: "Cancel this manifest? Its passengers go back to the queue.",
-    overdueTag: "overdue", passengers: "passengers", none: "None",
-    care_child: "child", care_infant: "infant", care_pregnant: "pregnant", care_ill: "ill",
-    care_elderly: "elderly", care_disability: "disability",
-  },
-};
+// The words come from the one catalog (shared/i18n), served as messages.json.
+const T = { en: {}, km: {} };
 
 const LANG_KEY = "transport.lang";
 const TOKEN_KEY = "transport.token";
@@ -82,7 +18,7 @@ let busy = false;
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
-const t = (key, vars = {}) => (TEXT[lang][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
+const t = (key, vars = {}) => (T[lang][key] ?? T.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
 const province = (code) => (code && config.provinces[code] ? config.provinces[code][lang] : code || "");
 
 function when(iso) {
@@ -168,7 +104,7 @@ async function act(button, work) {
     await work();
   } catch (err) {
     if (err instanceof LoginNeeded) return signedOut();
-    fail(`${t("actionFailed")}: ${err.message}`);
+    fail(`${t("action_failed")}: ${err.message}`);
   } finally {
     busy = false;
     if (button) button.disabled = false;
@@ -228,8 +164,9 @@ const careText = (list) => list.map((c) => t(`care_${c}`)).join(", ");
 
 function render() {
   document.documentElement.lang = lang;
+  document.title = t("title");
   $$("[data-t]").forEach((el) => (el.textContent = t(el.dataset.t)));
-  $("#lang").textContent = t("other");
+  $("#lang").textContent = t("other_lang");
   $("#lang").lang = lang === "km" ? "en" : "km";
   $("#who").textContent = whoLabel();
   if (!data) return;
@@ -294,7 +231,7 @@ function manifestCard(m) {
     `${t("escort")}: ${m.vehicle.escort}`,
     `${t("seats")}: ${m.vehicle.seats}`,
   ];
-  if (m.expected_arrival) meta.push(`${t("expected")}: ${when(m.expected_arrival)}${m.overdue ? ` (${t("overdueTag")})` : ""}`);
+  if (m.expected_arrival) meta.push(`${t("expected")}: ${when(m.expected_arrival)}${m.overdue ? ` (${t("overdue_tag")})` : ""}`);
   $(".m-meta", card).textContent = meta.join(" · ");
   if (m.supply_gaps.length && ["proposed", "confirmed"].includes(m.status)) {
     $(".m-gaps", card).textContent = `${t("gaps")} ${m.supply_gaps.map((g) => t(`gap_${g}`)).join(", ")}`;
@@ -302,12 +239,12 @@ function manifestCard(m) {
   const actions = $(".m-actions", card);
   const preparing = ["proposed", "confirmed"].includes(m.status);
   if (atOrigin(m) && m.status === "proposed") {
-    actions.append(button(t("confirm"), (b) => act(b, async () => { remember(await send(`/manifests/${m.id}/confirm`, "POST")); say(t("confirmedOk")); }), "primary"));
+    actions.append(button(t("confirm"), (b) => act(b, async () => { remember(await send(`/manifests/${m.id}/confirm`, "POST")); say(t("confirmed_ok")); }), "primary"));
   }
   if (atOrigin(m) && preparing) {
     actions.append(button(t("cancel"), (b) => {
-      if (!confirm(t("confirmCancel"))) return;
-      act(b, async () => { kept.delete(m.id); await send(`/manifests/${m.id}/cancel`, "POST"); say(t("cancelledOk")); });
+      if (!confirm(t("confirm_cancel"))) return;
+      act(b, async () => { kept.delete(m.id); await send(`/manifests/${m.id}/cancel`, "POST"); say(t("cancelled_ok")); });
     }, "danger"));
     const supplies = $(".m-supplies", card);
     supplies.hidden = false;
@@ -319,7 +256,7 @@ function manifestCard(m) {
       const f = ev.target.elements;
       const body = { food_rations: Number(f.food_rations.value || 0), water_litres: Number(f.water_litres.value || 0),
         medicine_kits: Number(f.medicine_kits.value || 0), notes: f.notes.value };
-      act(ev.submitter, async () => { remember(await send(`/manifests/${m.id}/supplies`, "PUT", body)); say(t("suppliesOk")); });
+      act(ev.submitter, async () => { remember(await send(`/manifests/${m.id}/supplies`, "PUT", body)); say(t("supplies_ok")); });
     });
   }
   if (atOrigin(m) && m.status === "confirmed") {
@@ -329,7 +266,7 @@ function manifestCard(m) {
       ev.preventDefault();
       const minutes = ev.target.elements.duration_minutes.value;
       const body = minutes ? { duration_minutes: Number(minutes) } : {};
-      act(ev.submitter, async () => { remember(await send(`/manifests/${m.id}/dispatch`, "POST", body)); say(t("dispatchedOk")); });
+      act(ev.submitter, async () => { remember(await send(`/manifests/${m.id}/dispatch`, "POST", body)); say(t("dispatched_ok")); });
     });
   }
   actions.append(button(t("print"), (b) => act(b, () => printManifest(m))));
@@ -387,10 +324,10 @@ function passengers(el, m) {
         const buttons = document.createElement("div");
         buttons.className = "actions";
         buttons.append(
-          button(t("handOver"), (b) => arrival(b, m, p, "handed_over"), "go hand-over", `${t("handOver")}: ${who}`),
-          button(t("reportMissing"), (b) => {
-            if (confirm(t("confirmMissing", { name: who }))) arrival(b, m, p, "missing");
-          }, "danger report-missing", `${t("reportMissing")}: ${who}`),
+          button(t("hand_over"), (b) => arrival(b, m, p, "handed_over"), "go hand-over", `${t("hand_over")}: ${who}`),
+          button(t("report_missing"), (b) => {
+            if (confirm(t("confirm_missing", { name: who }))) arrival(b, m, p, "missing");
+          }, "danger report-missing", `${t("report_missing")}: ${who}`),
         );
         cell.append(buttons);
       }
@@ -407,8 +344,8 @@ function arrival(b, m, p, outcome) {
   return act(b, async () => {
     const after = remember(await send(`/manifests/${m.id}/arrivals`, "POST", { returnee_id: p.returnee_id, outcome }));
     const name = personName(p);
-    say(after.status === "closed" ? `${t(outcome === "missing" ? "missingOk" : "handedOk", { name })} · ${t("closedOk")}`
-      : t(outcome === "missing" ? "missingOk" : "handedOk", { name }));
+    say(after.status === "closed" ? `${t(outcome === "missing" ? "missing_ok" : "handed_ok", { name })} · ${t("closed_ok")}`
+      : t(outcome === "missing" ? "missing_ok" : "handed_ok", { name }));
   });
 }
 
@@ -416,8 +353,8 @@ async function propose(b, origin) {
   await act(b, async () => {
     const result = await send("/manifests/propose", "POST", { origin_province_code: origin });
     result.manifests.forEach(remember);
-    const parts = [result.manifests.length ? t("proposedN", { n: result.manifests.length }) : t("proposedNone")];
-    if (result.households_too_large.length) parts.push(t("tooLargeN", { n: result.households_too_large.length }));
+    const parts = [result.manifests.length ? t("proposed_n", { n: result.manifests.length }) : t("proposed_none")];
+    if (result.households_too_large.length) parts.push(t("too_large_n", { n: result.households_too_large.length }));
     say(parts.join(" · "));
   });
 }
@@ -472,7 +409,7 @@ async function load() {
     const [overview, fleet] = await Promise.all([api("/overview"), api("/vehicles")]);
     if (overview.status === 403) {
       signedOut();
-      $("#login-error").textContent = t("noAccess");
+      $("#login-error").textContent = t("no_access");
       return;
     }
     if (!overview.ok) throw new Error(String(overview.status));
@@ -481,7 +418,7 @@ async function load() {
     for (const m of [...data.open, ...data.in_transit]) if (kept.has(m.id)) kept.set(m.id, m);
   } catch (err) {
     if (err instanceof LoginNeeded) return signedOut();
-    fail(t("loadFailed"));
+    fail(t("load_failed"));
   }
   $("#login").hidden = true;
   $("#board").hidden = false;
@@ -505,11 +442,11 @@ async function logIn(form) {
   try {
     response = await fetch(`${config.identity_url || `${location.protocol}//${location.hostname}:8000`}/auth/token`, { method: "POST", body });
   } catch {
-    error.textContent = t("loginOffline");
+    error.textContent = t("login_offline");
     return;
   }
   if (!response.ok) {
-    error.textContent = t("loginFailed");
+    error.textContent = t("login_failed");
     return;
   }
   token = (await response.json()).access_token;
@@ -536,12 +473,13 @@ function wire() {
     act(ev.submitter, async () => {
       const v = await send("/vehicles", "POST", body);
       ev.target.reset();
-      say(t("vehicleOk", { plate: v.plate }));
+      say(t("vehicle_ok", { plate: v.plate }));
     });
   });
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  Object.assign(T, await (await fetch("messages.json")).json());
   wire();
   render();
   try {
