@@ -50,9 +50,11 @@ async def test_the_dashboard_logs_in_and_reads_its_api_through_the_proxy(stack, 
             assert (await client.get("/api/nothing/healthz")).status_code == 404
 
         page = await browser.new_page()
-        calls = []
+        calls, finished = [], []
         page.on("request", lambda r: calls.append(r.url.removeprefix(origin).split("?")[0]))
+        page.on("requestfinished", lambda r: finished.append(r))
         await page.goto(f"{origin}/dashboard/#area=02")
+        assert await serious_accessibility_violations(page) == []
         assert await page.evaluate("window.isSecureContext && typeof crypto.randomUUID === 'function'")
         await page.fill("#login input[name=username]", "pwg.battambang")
         await page.fill("#login input[name=password]", PASSWORD)
@@ -61,6 +63,12 @@ async def test_the_dashboard_logs_in_and_reads_its_api_through_the_proxy(stack, 
         await received.and_(page.locator('[data-value="4"]')).wait_for(timeout=15000)
         assert "/api/identity/auth/token" in calls
         assert "/api/dashboard/stats/summary" in calls
+        # The first load through the proxy, as Chromium received it (the communes' outlines for the map,
+        # gazetteer data, left out).
+        sizes = [await r.sizes() for r in finished if "/stats/map" not in r.url]
+        weight = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
+        assert 0 < weight <= 300 * 1024, (weight, sorted(r.url for r in finished))
+        assert await serious_accessibility_violations(page) == []
         assert await page.evaluate("localStorage.getItem('border.dashboard.token')") is None
 
         # The page that tells an officer how to trust this origin, with the fingerprint to compare.
