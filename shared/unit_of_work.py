@@ -23,7 +23,7 @@ from shared.contracts import Event
 from shared.db import make_engine, make_sessionmaker
 from shared.liveness import progressed
 from shared.messaging.codec import Envelope
-from shared.messaging.outbox import TOPIC_PREFIX, enqueue
+from shared.messaging.outbox import TOPIC_PREFIX, enqueue, enqueue_many
 from shared.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -56,6 +56,10 @@ class UnitOfWork(Generic[S]):
     async def emit(self, event: Event, *, topic: str | None = None) -> None:
         """Enqueue `event` in this transaction: it is published if, and only if, the work commits."""
         await enqueue(self.session, event, source=self.source, topic=topic)
+
+    async def emit_many(self, events: list[Event]) -> None:
+        """`emit` for a batch's events, in one statement."""
+        await enqueue_many(self.session, events, source=self.source)
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (a metric counted, a worker woken), never if

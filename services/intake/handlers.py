@@ -1,10 +1,11 @@
 """Use cases of the intake service: each runs in one transaction and enqueues its events in it."""
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, case, false, func, or_, select, true, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +31,7 @@ from shared.contracts.intake import (
     ReturneeRegistered,
     Screening,
 )
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import UnitOfWork
 from shared.web.auth import Principal, Role
@@ -49,6 +50,69 @@ async def register(uow: Uow, *, principal: Principal, request: RegistrationIn) -
 
     A request re-sent with the same id returns the stored record and enqueues nothing.
     """
+    [answer] = await register_many(uow, principal=principal, requests=[request])
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
+
+
+@dataclass
+class _Household:
+    """A request checked and turned into rows, waiting for the batch's statements."""
+
+    index: int
+    request: RegistrationIn
+    digest: str
+    rows: list[Registration]
+
+
+Answer = tuple[HouseholdOut, bool] | DomainError
+
+
+async def register_many(uow: Uow, *, principal: Principal, requests: list[RegistrationIn]) -> list[Answer]:
+    """Register many households in one transaction, with a few statements for all of them (an import's
+    batch): each answer is what `register` returns for its request, or the error it raises. A refused
+    household writes nothing; the others are registered as if one after the other."""
+    answers: list[Answer | None] = [None] * len(requests)
+    checked = []
+    for index, request in enumerate(requests):
+        try:
+            checked.append(_prepare(uow, principal, request, index))
+        except DomainError as exc:
+            answers[index] = exc
+    new, repeated = await _new_households(uow.session, checked, answers)
+    if new:
+        await _hint_duplicates(uow.session, new)
+        try:
+            async with uow.session.begin_nested():
+                uow.session.add_all([row for h in new for row in h.rows])
+        except IntegrityError:
+            # Another request with one of these ids committed first: each household answers alone.
+            if len(new) == 1:
+                [h] = new
+                answers[h.index] = await _resent(uow.session, h)
+            else:
+                for h in new:
+                    [answers[h.index]] = await register_many(uow, principal=principal, requests=[h.request])
+            new = []
+    rows = [row for h in new for row in h.rows]
+    await uow.emit_many([_snapshot(ReturneeRegistered, row) for row in rows])
+    for row in rows:
+        await _refer_if_positive(uow, row)
+    await record_accesses(
+        uow, principal=principal, action="register", object_type="returnee", object_ids=[r.id for r in rows]
+    )
+    # Labels are the checkpoint and policy only, never the person.
+    counts = Counter((h.request.checkpoint_id, h.rows[0].policy) for h in new for _ in h.rows)
+    uow.on_commit(lambda: [metrics.REGISTRATIONS.labels(*k).inc(n) for k, n in counts.items()])
+    for h in new:
+        answers[h.index] = (_household_out(h.rows), True)
+    for h, first in repeated:
+        answers[h.index] = (_household_out(first.rows), False)
+    return answers
+
+
+def _prepare(uow: Uow, principal: Principal, request: RegistrationIn, index: int) -> _Household:
     if request.checkpoint_id not in principal.scopes(Role.checkpoint_officer):
         raise Forbidden("checkpoint_id: not one of your checkpoints")
     if load_gazetteer().checkpoint(request.checkpoint_id) is None:
@@ -85,33 +149,45 @@ async def register(uow: Uow, *, principal: Principal, request: RegistrationIn) -
         )
         for returnee_id, person, loc in people
     ]
-    batch = [r.id for r in rows]
-    session = uow.session
-    existing = await _stored_household(session, request, digest)
-    if existing is not None:
-        return existing, False
-    for row in rows:
-        row.possible_duplicates = [
-            h.model_dump(mode="json") for h in await _duplicates(session, row, exclude=batch)
-        ]
+    return _Household(index, request, digest, rows)
+
+
+async def _new_households(
+    session: AsyncSession, checked: list[_Household], answers: list
+) -> tuple[list[_Household], list[tuple[_Household, _Household]]]:
+    """The households to write: a re-sent one gets its stored record, an id already taken a Conflict, and
+    one sent twice in the batch the first's record (returned as (household, first) pairs)."""
+    ids = [row.id for h in checked for row in h.rows]
+    stored = (
+        set(await session.scalars(select(Registration.id).where(Registration.id.in_(ids)))) if ids else set()
+    )
+    new, repeated, seen = [], [], {}
+    for h in checked:
+        own = [row.id for row in h.rows]
+        first = seen.get(own[0])
+        if first is not None and first.digest == h.digest and first.rows[0].id == own[0]:
+            repeated.append((h, first))
+        elif own[0] in stored:
+            answers[h.index] = await _resent(session, h)
+        elif any(i in stored or i in seen for i in own):
+            answers[h.index] = Conflict(ID_TAKEN)
+        else:
+            seen.update(dict.fromkeys(own, h))
+            new.append(h)
+    return new, repeated
+
+
+async def _resent(session: AsyncSession, h: _Household) -> Answer:
     try:
-        async with session.begin_nested():
-            session.add_all(rows)
-    except IntegrityError:
-        # Another request with the same id committed first: answer as a re-send would.
-        existing = await _stored_household(session, request, digest)
-        if existing is None:
-            raise Conflict(ID_TAKEN) from None
-        return existing, False
-    for row in rows:
-        await uow.emit(_snapshot(ReturneeRegistered, row))
-        await _refer_if_positive(uow, row)
-        await _audit(uow, principal, "register", row.id)
-    # Labels are the checkpoint and policy only, never the person.
-    registered = metrics.REGISTRATIONS.labels(request.checkpoint_id, policy.value)
-    uow.on_commit(lambda: registered.inc(len(rows)))
+        existing = await _stored_household(session, h.request, h.digest)
+    except DomainError as exc:
+        return exc
+    return (existing, False) if existing is not None else Conflict(ID_TAKEN)
+
+
+def _household_out(rows: list[Registration]) -> HouseholdOut:
     head, *members = (to_out(r) for r in rows)
-    return HouseholdOut(**head.model_dump(), members=members), True
+    return HouseholdOut(**head.model_dump(), members=members)
 
 
 def _check_distinct_ids(people: list[tuple[UUID, PersonIn, tuple]]) -> None:
@@ -171,6 +247,8 @@ def _new_row(
         consent=person.consent,
         policy=policy.value,
         payload_hash=digest,
+        # Given, not defaulted: pydantic inspects a default factory's signature at every construction.
+        possible_duplicates=[],
     )
 
 
@@ -197,39 +275,55 @@ async def _stored_household(
     return HouseholdOut(**to_out(head).model_dump(), members=[to_out(m) for m in members])
 
 
-async def _duplicates(
-    session: AsyncSession, row: Registration, *, exclude: list[UUID]
-) -> list[DuplicateHint]:
-    """Earlier registrations that may be the same person: same ID document, or name + birth + village."""
-    same_doc = (
-        and_(Registration.id_doc_type == row.id_doc_type, Registration.id_doc_number == row.id_doc_number)
-        if row.id_doc_number
-        else false()
-    )
-    same_person = (
-        and_(
-            Registration.home_village_code == row.home_village_code,
-            Registration.date_of_birth == row.date_of_birth,
-            or_(
-                func.lower(Registration.name_latin) == row.name_latin.lower(),
-                Registration.name_km == row.name_km,
-            ),
-        )
-        if row.date_of_birth
-        else false()
-    )
-    found = await session.execute(
-        select(Registration.id_doc_number)
-        .where(or_(same_doc, same_person), Registration.id.not_in(exclude))
-        .limit(5)
-    )
-    # The earlier record may be another area's, and this one is read by other areas than that one's:
-    # the hint names the reason only, and the working group looks it up.
-    reasons = {
-        "same_id_document" if row.id_doc_number and doc == row.id_doc_number else "same_name_birth_village"
-        for doc in found.scalars()
-    }
-    return [DuplicateHint(reason=r) for r in sorted(reasons)]
+async def _hint_duplicates(session: AsyncSession, households: list["_Household"]) -> None:
+    """Earlier registrations that may be the same person (same ID document, or name + birth + village),
+    found for the whole batch with one query; a household earlier in the batch counts as earlier."""
+    rows = [row for h in households for row in h.rows]
+    docs = {(r.id_doc_type, r.id_doc_number) for r in rows if r.id_doc_number}
+    births = {(r.home_village_code, r.date_of_birth) for r in rows if r.date_of_birth}
+    wanted = []
+    if docs:
+        wanted.append(tuple_(Registration.id_doc_type, Registration.id_doc_number).in_(docs))
+    if births:
+        wanted.append(tuple_(Registration.home_village_code, Registration.date_of_birth).in_(births))
+    columns = (Registration.id, Registration.id_doc_type, Registration.id_doc_number)
+    columns += (Registration.home_village_code, Registration.date_of_birth)
+    columns += (Registration.name_latin, Registration.name_km)
+    found = list(await session.execute(select(*columns).where(or_(*wanted)))) if wanted else []
+    by_doc, by_birth = defaultdict(list), defaultdict(list)
+
+    def remember(other) -> None:
+        if other.id_doc_number:
+            by_doc[other.id_doc_type, other.id_doc_number].append(other)
+        if other.date_of_birth:
+            by_birth[other.home_village_code, other.date_of_birth].append(other)
+
+    for other in found:
+        remember(other)
+    for h in households:
+        own = {row.id for row in h.rows}
+        for row in h.rows:
+            # One reason per earlier record: its ID document if that is the same, else name + birth + village.
+            same_doc = set()
+            if row.id_doc_number:
+                same_doc = {o.id for o in by_doc[row.id_doc_type, row.id_doc_number] if o.id not in own}
+            latin, km = row.name_latin.lower(), row.name_km
+            same_person = row.date_of_birth and any(
+                o.id not in own
+                and o.id not in same_doc
+                and (o.name_latin.lower() == latin or o.name_km == km)
+                for o in by_birth[row.home_village_code, row.date_of_birth]
+            )
+            reasons = {"same_id_document"} if same_doc else set()
+            if same_person:
+                reasons.add("same_name_birth_village")
+            # The earlier record may be another area's, and this one is read by other areas than that
+            # one's: the hint names the reason only, and the working group looks it up.
+            row.possible_duplicates = [
+                DuplicateHint(reason=r).model_dump(mode="json") for r in sorted(reasons)
+            ]
+        for row in h.rows:
+            remember(row)
 
 
 def _snapshot(cls, row: Registration):

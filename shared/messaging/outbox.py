@@ -116,23 +116,44 @@ async def enqueue(
 
     `topic` overrides the contract's topic; the runtime's topic prefix (tests) is applied to either.
     """
-    topic = session.sync_session.info.get(TOPIC_PREFIX, "") + (topic or event.topic)
-    # By default the event continues the work in hand: the HTTP request or the event being handled.
-    correlation_id = correlation_id or correlation_id_var.get()
-    message = encode(event, source=source, correlation_id=correlation_id)
-    headers = {k: v.decode() for k, v in message.headers.items()}
-    await session.execute(
-        insert(outbox).values(
-            event_id=headers["ce_id"],
-            topic=topic,
-            key=message.key,
-            headers=headers,
-            value=message.value,
-            created_at=datetime.now(UTC),
-        )
+    [event_id] = await enqueue_many(
+        session, [event], source=source, correlation_id=correlation_id, topic=topic
     )
+    return event_id
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    events: list[Event],
+    *,
+    source: str,
+    correlation_id: str | None = None,
+    topic: str | None = None,
+) -> list[str]:
+    """`enqueue` for many events in one INSERT statement (a batch's events, in their order)."""
+    if not events:
+        return []
+    prefix = session.sync_session.info.get(TOPIC_PREFIX, "")
+    # By default the events continue the work in hand: the HTTP request or the event being handled.
+    correlation_id = correlation_id or correlation_id_var.get()
+    now = datetime.now(UTC)
+    rows = []
+    for one in events:
+        message = encode(one, source=source, correlation_id=correlation_id)
+        headers = {k: v.decode() for k, v in message.headers.items()}
+        rows.append(
+            {
+                "event_id": headers["ce_id"],
+                "topic": prefix + (topic or one.topic),
+                "key": message.key,
+                "headers": headers,
+                "value": message.value,
+                "created_at": now,
+            }
+        )
+    await session.execute(insert(outbox), rows)
     session.sync_session.info[_PENDING] = True
-    return headers["ce_id"]
+    return [row["event_id"] for row in rows]
 
 
 @event.listens_for(Session, "after_commit")

@@ -38,6 +38,8 @@ FIELDS += ("home_village_code", "temperature_c", "symptoms", "consent")
 def _rows(arrived: str) -> list[dict]:
     rows = [dict(zip(FIELDS, r, strict=True)) | {"arrived_at": arrived} for r in GOOD + BAD]
     rows[-1]["arrived_at"] = "2020-03-23T08:00"  # refused by register() itself, amid the batch's writes
+    for row in rows[3:5]:  # one ID card on two rows of the file: the second is flagged, never merged
+        row |= {"id_doc_type": "national_id", "id_doc_number": "N010203040"}
     return rows
 
 
@@ -83,6 +85,8 @@ async def test_importing_a_file_twice_registers_each_person_and_emits_each_event
     household = {stored[n].household_id for n in ("Chan Dara", "Chan Sophea", "Chan Vichet")}
     assert len(household) == 1 and None not in household
     assert stored["Chan Sophea"].home_village_code == PREY_VENG_VILLAGE  # a member takes the head's
+    assert stored["Sok Chanda"].possible_duplicates == []
+    assert [d["reason"] for d in stored["Keo Pisey"].possible_duplicates] == ["same_id_document"]
     assert abs(stored["Chan Dara"].arrived_at - (deps.clock.now() - timedelta(days=2))) < timedelta(hours=8)
 
     events = await stack.events(RETURNEE, expect=5, settle=2.0)
