@@ -57,9 +57,10 @@ class UnitOfWork(Generic[S]):
         """Enqueue `event` in this transaction: it is published if, and only if, the work commits."""
         await enqueue(self.session, event, source=self.source, topic=topic)
 
-    async def emit_many(self, events: list[Event]) -> None:
-        """`emit` for a batch's events, in one statement."""
-        await enqueue_many(self.session, events, source=self.source)
+    async def emit_many(self, events: list[Event], *, correlation_ids: list[str] | None = None) -> None:
+        """`emit` for a batch's events, in one statement; `correlation_ids`, one per event, when each
+        continues a work of its own (a tablet's queued registrations sent together)."""
+        await enqueue_many(self.session, events, source=self.source, correlation_ids=correlation_ids)
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once the transaction has committed (a metric counted, a worker woken), never if

@@ -4,11 +4,11 @@ import hashlib
 import json
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from services.intake import handlers
 from services.intake.models import (
@@ -21,7 +21,7 @@ from services.intake.models import (
 )
 from services.intake.settings import Settings
 from shared.contracts.intake import plain_text
-from shared.errors import Invalid, NotFound
+from shared.errors import DomainError, Invalid, NotFound
 from shared.geo.gazetteer import load_gazetteer
 from shared.unit_of_work import Deps, OriginDep, get_deps
 from shared.web.api_errors import errors
@@ -58,6 +58,64 @@ async def register_returnee(
     if not created:
         response.status_code = status.HTTP_200_OK
     return record
+
+
+class BatchIn(BaseModel):
+    """A tablet's queue sent at once: each registration is checked, answered and kept idempotent alone."""
+
+    registrations: list[dict[str, Any]] = Field(min_length=1, max_length=50)
+
+
+class BatchAnswer(BaseModel):
+    id: UUID | None  # the registration's own id, when it had a valid one
+    status: int  # what POST /returnees would have answered for it alone: 201, 200, 403, 409, 422
+    registration: HouseholdOut | None = None
+    detail: str | list[dict[str, Any]] | None = None  # as in that answer's body
+
+
+@router.post("/returnees/batch", response_model=list[BatchAnswer])
+async def register_batch(
+    body: BatchIn, deps: IntakeDeps, principal: Officer, origin: OriginDep
+) -> list[BatchAnswer]:
+    """Register up to 50 households in one request (a tablet's offline queue); the answers are in the
+    order of the registrations, each as `POST /returnees` would give it. Each household's events carry its
+    id as their correlation id."""
+    answers: list[BatchAnswer | None] = [None] * len(body.registrations)
+    valid, where = [], []
+    for i, item in enumerate(body.registrations):
+        try:
+            valid.append(RegistrationIn.model_validate(item))
+            where.append(i)
+        except ValidationError as exc:
+            answers[i] = BatchAnswer(id=_item_id(item), status=422, detail=_problems(exc))
+    registered = await deps.run(
+        handlers.register_many, origin=origin, principal=principal, requests=valid, correlate_households=True
+    )
+    for i, request, answer in zip(where, valid, registered, strict=True):
+        if isinstance(answer, Invalid):
+            problem = {"loc": list(answer.loc), "msg": answer.message, "type": "value_error"}
+            answers[i] = BatchAnswer(id=request.id, status=422, detail=[problem])
+        elif isinstance(answer, DomainError):
+            answers[i] = BatchAnswer(id=request.id, status=answer.status, detail=answer.detail)
+        else:
+            record, created = answer
+            answers[i] = BatchAnswer(id=request.id, status=201 if created else 200, registration=record)
+    return answers
+
+
+def _item_id(item: dict) -> UUID | None:
+    try:
+        return UUID(str(item.get("id")))
+    except ValueError:
+        return None
+
+
+def _problems(exc: ValidationError) -> list[dict[str, Any]]:
+    """FastAPI's 422 items (without the input, which the caller has)."""
+    return [
+        {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False)
+    ]
 
 
 @router.get("/returnees", response_model=RegistrationPage)

@@ -69,10 +69,14 @@ class _Household:
 Answer = tuple[HouseholdOut, bool] | DomainError
 
 
-async def register_many(uow: Uow, *, principal: Principal, requests: list[RegistrationIn]) -> list[Answer]:
+async def register_many(
+    uow: Uow, *, principal: Principal, requests: list[RegistrationIn], correlate_households: bool = False
+) -> list[Answer]:
     """Register many households in one transaction, with a few statements for all of them (an import's
-    batch): each answer is what `register` returns for its request, or the error it raises. A refused
-    household writes nothing; the others are registered as if one after the other."""
+    batch, a tablet's queue): each answer is what `register` returns for its request, or the error it
+    raises. A refused household writes nothing; the others are registered as if one after the other.
+    With `correlate_households`, each household's events carry its id as their correlation id, as when
+    the tablet sent it alone."""
     answers: list[Answer | None] = [None] * len(requests)
     checked = []
     for index, request in enumerate(requests):
@@ -93,10 +97,16 @@ async def register_many(uow: Uow, *, principal: Principal, requests: list[Regist
                 answers[h.index] = await _resent(uow.session, h)
             else:
                 for h in new:
-                    [answers[h.index]] = await register_many(uow, principal=principal, requests=[h.request])
+                    [answers[h.index]] = await register_many(
+                        uow,
+                        principal=principal,
+                        requests=[h.request],
+                        correlate_households=correlate_households,
+                    )
             new = []
     rows = [row for h in new for row in h.rows]
-    await uow.emit_many([_snapshot(ReturneeRegistered, row) for row in rows])
+    correlation = [str(h.request.id) for h in new for _ in h.rows] if correlate_households else None
+    await uow.emit_many([_snapshot(ReturneeRegistered, row) for row in rows], correlation_ids=correlation)
     for row in rows:
         await _refer_if_positive(uow, row)
     await record_accesses(

@@ -208,7 +208,9 @@ async def _register_batch(
             sizes.append(group)
         except (ValidationError, DomainError) as exc:
             outcome.rejected.append((group.lines, _reason(exc)))
-    answers = await handlers.register_many(uow, principal=principal, requests=requests)
+    answers = await handlers.register_many(
+        uow, principal=principal, requests=requests, correlate_households=True
+    )
     for group, answer in zip(sizes, answers, strict=True):
         if isinstance(answer, DomainError):
             outcome.rejected.append((group.lines, _reason(answer)))

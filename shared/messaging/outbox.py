@@ -12,6 +12,7 @@ it (`border-<service> outbox parked|release`). The rows after it are published m
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -129,8 +130,10 @@ async def enqueue_many(
     source: str,
     correlation_id: str | None = None,
     topic: str | None = None,
+    correlation_ids: Sequence[str | None] | None = None,
 ) -> list[str]:
-    """`enqueue` for many events in one INSERT statement (a batch's events, in their order)."""
+    """`enqueue` for many events in one INSERT statement (a batch's events, in their order); each may
+    have a correlation id of its own (`correlation_ids`, one per event)."""
     if not events:
         return []
     prefix = session.sync_session.info.get(TOPIC_PREFIX, "")
@@ -138,8 +141,9 @@ async def enqueue_many(
     correlation_id = correlation_id or correlation_id_var.get()
     now = datetime.now(UTC)
     rows = []
-    for one in events:
-        message = encode(one, source=source, correlation_id=correlation_id)
+    for i, one in enumerate(events):
+        own = correlation_ids[i] if correlation_ids else None
+        message = encode(one, source=source, correlation_id=own or correlation_id)
         headers = {k: v.decode() for k, v in message.headers.items()}
         rows.append(
             {

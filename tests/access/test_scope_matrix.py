@@ -133,6 +133,10 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
             area.ids["returnee_id"] = body["id"]
             area.returnees += 1
 
+    async def batch_registered(area: Area, response) -> None:
+        [answer] = response.json()
+        assert answer["status"] == 201, answer
+
     async def snapshot(area: Area):
         page = await admin_get(svc, "/returnees", checkpoint_id=area.place.checkpoint)
         return page["total"], sorted((i["id"], i["version"]) for i in page["items"])
@@ -152,6 +156,14 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
                 lambda area: intake_registration(area, rt, document), outside=403, counted=True
             ),
             "PATCH /returnees/{returnee_id}": Mutation(lambda area: {"worked_in": "Rayong"}),
+            # A batch answers 200 and refuses each registration of another checkpoint within (its item's
+            # 403): the other area's snapshot, unchanged, is what proves it.
+            "POST /returnees/batch": Mutation(
+                lambda area: {"registrations": [intake_registration(area, rt, document)]},
+                outside=200,
+                counted=True,
+                after=batch_registered,
+            ),
         },
         counts={
             "GET /returnees": lambda page: page["total"],
@@ -592,7 +604,7 @@ async def test_the_matrix_finds_a_scope_filter_gone_missing(stack, monkeypatch):
     problems = "\n".join(await Matrix(world).run())
     assert "GET /returnees as provincial_wg of A (Poipet / Prey Veng): leaks B" in problems
     assert (
-        "GET /stats as checkpoint_officer of B (Daung / Battambang): counts 4 returnees, expected 2"
+        "GET /stats as checkpoint_officer of B (Daung / Battambang): counts 5 returnees, expected 2"
         in problems
     )
     assert "GET /returnees/{returnee_id} as checkpoint_officer of A" in problems

@@ -65,13 +65,15 @@ async def test_a_returnee_from_poipet_comes_home_to_prey_veng(stack, kannel, cap
         body = j.registration(
             name_km=name_km, name_latin="Sok Dara", phone="097 " + digits(7), id_number="N" + digits(9)
         )
-        # The tablet sends its own id for the registration as the correlation id (see static/app.js).
+        # As the tablet sends its queue (static/app.js): in a batch, where each household's own id becomes
+        # the correlation id of what follows from it.
         answer = await j.intake.client.post(
-            "/returnees", json=body, headers=OFFICER | {"X-Correlation-ID": body["id"]}
+            "/returnees/batch", json={"registrations": [body]}, headers=OFFICER
         )
-        assert answer.status_code == 201, answer.text
-        assert answer.headers["x-correlation-id"] == body["id"]
-        registered = answer.json()
+        assert answer.status_code == 200, answer.text
+        [item] = answer.json()
+        assert item["status"] == 201 and item["id"] == body["id"], item
+        registered = item["registration"]
         rid = registered["id"]
         assert registered["policy"] == "border"
         assert registered["home_village_code"] == HOME_VILLAGE

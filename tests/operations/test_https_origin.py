@@ -132,7 +132,7 @@ async def test_the_tablet_works_offline_on_the_https_origin(stack, tmp_path):
         assert await page.text_content("#net") == "គ្មានអ៊ីនធឺណិត"  # the words, too, kept by the worker
         await context.set_offline(False)
         await wait_until(lambda: _count_is(page, "synced", 1), timeout=30, what="the registration sent")
-        assert "/api/identity/auth/token" in calls and "/api/intake/returnees" in calls
+        assert "/api/identity/auth/token" in calls and "/api/intake/returnees/batch" in calls
         await context.close()
 
     events = await stack.events(RETURNEE, expect=1, timeout=30)

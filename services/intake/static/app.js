@@ -385,41 +385,34 @@ async function fixRecord(record) {
   $("#name_km").focus();
 }
 
-// --- the queue: sent in order, each POST safe to repeat (the id was made here) --------------------------
+// --- the queue: sent in order, in batches, each safe to repeat (the id was made here) -------------------
 
 let syncing = false;
+// A day's queue after an outage may be hundreds: one request per BATCH of them, each answered alone.
+const BATCH = 25;
 
 async function sync() {
   if (syncing || !navigator.onLine || !session()) return;
   syncing = true;
   try {
     const waiting = (await queueAll()).filter((r) => r.state === "pending").sort((a, b) => a.created - b.created);
-    for (const record of waiting) {
+    for (let start = 0; start < waiting.length; start += BATCH) {
+      const batch = waiting.slice(start, start + BATCH);
       let response;
       try {
-        response = await authFetch("/returnees", {
+        response = await authFetch("/returnees/batch", {
           method: "POST",
-          // The tablet-made id follows this registration through every service's logs, down to the SMS.
-          headers: { "Content-Type": "application/json", "X-Correlation-ID": record.body.id },
-          body: JSON.stringify(record.body),
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ registrations: batch.map((r) => r.body) }),
         });
       } catch (err) {
         if (err instanceof LoginNeeded) askLogin(true);
         break;  // offline or logged out: the rest waits for the next try
       }
-      if (response.ok) {
-        const saved = await response.json();
-        const people = [saved, ...saved.members];
-        record.state = "synced";
-        record.duplicate = people.some((p) => p.possible_duplicates.length > 0);
-        record.referred = people.some((p) => p.referred);
-      } else if (response.status >= 500) {
-        break;
-      } else {
-        record.state = "rejected";
-        record.error = await problem(response);
-      }
-      await queuePut(record);
+      if (!response.ok) break;  // the server's trouble, not the registrations': all wait for the next try
+      const answers = await response.json();
+      for (const [i, record] of batch.entries()) settle(record, answers[i]);
+      for (const record of batch) await queuePut(record);
       await renderRecords();
     }
   } finally {
@@ -428,14 +421,23 @@ async function sync() {
   }
 }
 
-async function problem(response) {
-  try {
-    const detail = (await response.json()).detail;
-    if (Array.isArray(detail)) return detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ");
-    return String(detail);
-  } catch {
-    return `HTTP ${response.status}`;
+// One registration's answer in the batch: what POST /returnees would have said for it alone.
+function settle(record, answer) {
+  if (answer.status === 200 || answer.status === 201) {
+    const saved = answer.registration;
+    const people = [saved, ...saved.members];
+    record.state = "synced";
+    record.duplicate = people.some((p) => p.possible_duplicates.length > 0);
+    record.referred = people.some((p) => p.referred);
+  } else {
+    record.state = "rejected";
+    record.error = describe(answer.detail, answer.status);
   }
+}
+
+function describe(detail, status) {
+  if (Array.isArray(detail)) return detail.map((d) => `${d.loc.slice(1).join(".")}: ${d.msg}`).join("; ");
+  return detail ? String(detail) : `HTTP ${status}`;
 }
 
 function localDay(date) {
