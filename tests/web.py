@@ -4,7 +4,8 @@ import asyncio
 import os
 import socket
 import tempfile
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -142,3 +143,24 @@ async def chromium_trusting(ca: Path, home: Path):
             yield browser
         finally:
             await browser.close()
+
+
+@dataclass(frozen=True)
+class Origin:
+    url: str  # https://localhost:<port>
+    ca: Path  # the proxy's root certificate
+    browser: object  # Playwright's Browser, trusting `ca`
+
+
+@asynccontextmanager
+async def proxied(run_dir: Path, **apps):
+    """Each app served on loopback (`name=app`, or `name=(app, port)` where a port is fixed) behind
+    deploy/proxy.sh's one HTTPS origin, and Chromium trusting its CA: what an officer's browser meets."""
+    async with AsyncExitStack() as stack:
+        upstreams = {}
+        for name, app in apps.items():
+            app, port = app if isinstance(app, tuple) else (app, None)
+            upstreams[name] = await stack.enter_async_context(serving(app, port))
+        url, ca = await stack.enter_async_context(https_origin(upstreams, run_dir / "caddy"))
+        browser = await stack.enter_async_context(chromium_trusting(ca, run_dir / "home"))
+        yield Origin(url, ca, browser)

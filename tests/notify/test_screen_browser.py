@@ -11,8 +11,7 @@ from tests.notify.test_kannel import sms_to
 from tests.web import (
     HAVE_CHROMIUM,
     SCREENSHOTS,
-    chromium_trusting,
-    https_origin,
+    proxied,
     serious_accessibility_violations,
     serving,
 )
@@ -41,11 +40,9 @@ async def test_a_new_phone_saved_on_the_screen_gets_the_next_sms(stack, kannel, 
 
     async with (
         serving(gone.app, gone.port),
-        serving(identity.app) as identity_url,
-        serving(notify.service.app, notify.port) as notify_url,
-        https_origin({"identity": identity_url, "notify": notify_url}, tmp_path / "caddy") as (origin, ca),
-        chromium_trusting(ca, tmp_path / "home") as browser,
+        proxied(tmp_path, identity=identity.app, notify=(notify.service.app, notify.port)) as proxy,
     ):
+        origin, browser = proxy.url, proxy.browser
         await notify.contact(commune.code, phone_number=old, webhook_url=gone.url)
         first = registered(village.code, name_latin="Chan Dara")
         waiting = registered(lonely_village.code)
@@ -130,7 +127,8 @@ async def test_a_new_phone_saved_on_the_screen_gets_the_next_sms(stack, kannel, 
         # English on the same screen.
         await page.click("#lang")
         await page.locator("h1", has_text="Commune alerts").wait_for()
-        assert "Not the commune's number" in await inbound.inner_text()
+        # The tables are read again in the new language: wait for the row, not only the heading.
+        await page.locator("#inbound-list tbody tr", has_text="Not the commune's number").wait_for()
         await context.close()
 
     # The admin's view agrees with what the screen showed.

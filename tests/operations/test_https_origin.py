@@ -14,10 +14,8 @@ from tests.intake.test_tablet_browser import _count_is, _register
 from tests.waiting import wait_until
 from tests.web import (
     HAVE_CHROMIUM,
-    chromium_trusting,
-    https_origin,
+    proxied,
     serious_accessibility_violations,
-    serving,
 )
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
@@ -32,15 +30,8 @@ async def test_the_dashboard_logs_in_and_reads_its_api_through_the_proxy(stack, 
     consumer = dashboard.runtime.consumers[0]
     await wait_until(lambda: consumer.processed >= len(events), timeout=60, what="every event consumed")
 
-    async with (
-        serving(identity.app) as identity_url,
-        serving(dashboard.app) as dashboard_url,
-        https_origin({"identity": identity_url, "dashboard": dashboard_url}, tmp_path / "caddy") as (
-            origin,
-            ca,
-        ),
-        chromium_trusting(ca, tmp_path / "home") as browser,
-    ):
+    async with proxied(tmp_path, identity=identity.app, dashboard=dashboard.app) as proxy:
+        origin, ca, browser = proxy.url, proxy.ca, proxy.browser
         # Outside the browser too: the certificate chains to the CA the run made, ops stay internal.
         async with httpx.AsyncClient(base_url=origin, verify=ssl.create_default_context(cafile=ca)) as client:
             assert (await client.get("/ca.crt")).content == ca.read_bytes()
@@ -84,12 +75,8 @@ async def test_the_tablet_works_offline_on_the_https_origin(stack, tmp_path):
     identity = await start_identity(stack)
     await add_user(identity, "checkpoint.poipet", ("checkpoint_officer", POIPET))
     intake = await stack.start("intake")
-    async with (
-        serving(identity.app) as identity_url,
-        serving(intake.app) as intake_url,
-        https_origin({"identity": identity_url, "intake": intake_url}, tmp_path / "caddy") as (origin, ca),
-        chromium_trusting(ca, tmp_path / "home") as browser,
-    ):
+    async with proxied(tmp_path, identity=identity.app, intake=intake.app) as proxy:
+        origin, browser = proxy.url, proxy.browser
         context = await browser.new_context(locale="km-KH")
         page = await context.new_page()
         calls, finished = [], []

@@ -12,10 +12,8 @@ from tests.waiting import wait_until
 from tests.web import (
     HAVE_CHROMIUM,
     SCREENSHOTS,
-    chromium_trusting,
-    https_origin,
+    proxied,
     serious_accessibility_violations,
-    serving,
 )
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
@@ -69,15 +67,8 @@ async def test_twenty_check_ins_in_a_row_by_keyboard_then_a_clearance(stack, tmp
     await wait_until(lambda: _placed_count(client, 21), timeout=40, what="21 residents placed")
     order = [e["returnee_id"] for e in await _placed(client)]  # the page lists them in the API's order
 
-    async with (
-        serving(identity.app) as identity_url,
-        serving(quarantine.app) as quarantine_url,
-        https_origin({"identity": identity_url, "quarantine": quarantine_url}, tmp_path / "caddy") as (
-            base,
-            ca,
-        ),
-        chromium_trusting(ca, tmp_path / "home") as browser,
-    ):
+    async with proxied(tmp_path, identity=identity.app, quarantine=quarantine.app) as origin:
+        base, browser = origin.url, origin.browser
         context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="km-KH")
         page = await context.new_page()
         finished = []

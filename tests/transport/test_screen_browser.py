@@ -15,10 +15,8 @@ from tests.waiting import wait_until
 from tests.web import (
     HAVE_CHROMIUM,
     SCREENSHOTS,
-    chromium_trusting,
-    https_origin,
+    proxied,
     serious_accessibility_violations,
-    serving,
 )
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
@@ -77,15 +75,8 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, tmp_path):
     await Feed(stack, transport).released(*people)
 
     # On the one HTTPS origin, as a tablet or an office computer opens it (deploy/proxy.sh).
-    async with (
-        serving(identity.app) as identity_url,
-        serving(transport.app) as transport_url,
-        https_origin({"identity": identity_url, "transport": transport_url}, tmp_path / "caddy") as (
-            base,
-            ca,
-        ),
-        chromium_trusting(ca, tmp_path / "home") as browser,
-    ):
+    async with proxied(tmp_path, identity=identity.app, transport=transport.app) as origin:
+        base, browser = origin.url, origin.browser
         context = await browser.new_context(
             viewport={"width": 1280, "height": 900}, locale="km-KH", accept_downloads=True
         )
