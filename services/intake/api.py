@@ -7,14 +7,20 @@ from functools import lru_cache
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
-from services.intake import handlers
+from services.intake import expected, handlers
+from services.intake.importing import read_rows
 from services.intake.models import (
     CorrectionIn,
     DayStats,
+    ExpectedListOut,
+    ExpectedPersonOut,
     HouseholdOut,
+    Reconciliation,
     RegistrationIn,
     RegistrationOut,
     RegistrationPage,
@@ -116,6 +122,100 @@ def _problems(exc: ValidationError) -> list[dict[str, Any]]:
         {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
         for e in exc.errors(include_url=False)
     ]
+
+
+# --- expected arrivals: the Thai side's lists, and who of them came ------------------------------------
+
+
+def _mapping(text: str | None) -> dict[str, str] | None:
+    """A source's column names as JSON, {our field: their column}, e.g. {"name_latin": "Name"}."""
+    if not text:
+        return None
+    try:
+        mapping = json.loads(text)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(
+        k in expected.FIELDS and isinstance(v, str) and 0 < len(v) <= 100 for k, v in mapping.items()
+    ):
+        raise Invalid(
+            ("body", "mapping"),
+            f"a JSON object from our fields ({', '.join(expected.FIELDS)}) to column names",
+        )
+    return mapping
+
+
+@router.post(
+    "/expected-lists",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExpectedListOut,
+    responses=errors(403, 404),
+)
+async def upload_expected_list(
+    deps: IntakeDeps,
+    principal: Reader,
+    file: UploadFile,
+    checkpoint_id: Annotated[str, Form(pattern=CHECKPOINT)],
+    expected_on: Annotated[date, Form()],
+    source: Annotated[str, Form(min_length=1, max_length=100, pattern=PRINTABLE)],
+    mapping: Annotated[str | None, Form(max_length=2000)] = None,
+) -> ExpectedListOut:
+    """A list of people expected at a checkpoint on a day (CSV or XLSX, as the Thai side sends it). The
+    columns are named by `mapping`, else by the source's last mapping, else by our field names; a list with
+    any bad row is refused whole, each bad row named by its line."""
+    given = _mapping(mapping)
+    columns = given or await deps.run(expected.mapping_for, source=source)
+    try:
+        people, problems = await run_in_threadpool(
+            lambda: expected.parse(read_rows(file.file, file.filename or ""), columns)
+        )
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(("body", "file"), f"not a CSV (UTF-8) or XLSX file: {exc}") from None
+    if problems:
+        raise RequestValidationError(problems)
+    return await deps.run(
+        expected.save_list,
+        principal=principal,
+        checkpoint_id=checkpoint_id,
+        expected_on=expected_on,
+        source=source,
+        filename=file.filename or "",
+        people=people,
+        mapping=given,
+    )
+
+
+@router.get("/expected", response_model=list[ExpectedPersonOut], responses=errors(403, 404))
+async def expected_people(
+    deps: IntakeDeps,
+    principal: Reader,
+    day: date,
+    checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
+    waiting: bool = True,
+) -> list[ExpectedPersonOut]:
+    """Who the lists expect on the day at the checkpoint (by default, at every checkpoint of the caller's);
+    with `waiting` (the default), those not yet confirmed as arrived: what the tablet offers to confirm."""
+    return await deps.run(
+        expected.expected_on, principal=principal, checkpoint_id=checkpoint_id, day=day, waiting_only=waiting
+    )
+
+
+@router.get("/expected-lists/{list_id}/reconciliation", response_model=Reconciliation, responses=errors(404))
+async def list_reconciliation(list_id: UUID, deps: IntakeDeps, principal: Reader) -> Reconciliation:
+    """One list: expected, arrived, not yet arrived."""
+    return await deps.run(expected.reconcile_list, principal=principal, list_id=list_id)
+
+
+@router.get("/reconciliation", response_model=Reconciliation, responses=errors(403, 404))
+async def day_reconciliation(
+    deps: IntakeDeps,
+    principal: Reader,
+    day: date,
+    checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
+) -> Reconciliation:
+    """A day at the checkpoint (by default, at all the caller's): expected on the lists, arrived, not yet,
+    and arrived but on no list."""
+    return await deps.run(expected.reconcile_day, principal=principal, checkpoint_id=checkpoint_id, day=day)
 
 
 @router.get("/returnees", response_model=RegistrationPage)

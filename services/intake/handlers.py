@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, case, false, func, or_, select, true, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,8 @@ from services.intake.models import (
     CorrectionIn,
     DayStats,
     DuplicateHint,
+    ExpectedList,
+    ExpectedPerson,
     HouseholdOut,
     PersonIn,
     Registration,
@@ -85,6 +87,7 @@ async def register_many(
         except DomainError as exc:
             answers[index] = exc
     new, repeated = await _new_households(uow.session, checked, answers)
+    new = await _expected_ones(uow.session, new, answers)
     if new:
         await _hint_duplicates(uow.session, new)
         try:
@@ -105,6 +108,14 @@ async def register_many(
                     )
             new = []
     rows = [row for h in new for row in h.rows]
+    # The people of expected lists these registrations confirmed (one UPDATE by primary key for all).
+    arrivals = [
+        {"id": h.request.expected_id, "returnee_id": h.rows[0].id, "arrived_at": h.rows[0].arrived_at}
+        for h in new
+        if h.request.expected_id
+    ]
+    if arrivals:
+        await uow.session.execute(update(ExpectedPerson), arrivals)
     correlation = [str(h.request.id) for h in new for _ in h.rows] if correlate_households else None
     await uow.emit_many([_snapshot(ReturneeRegistered, row) for row in rows], correlation_ids=correlation)
     for row in rows:
@@ -185,6 +196,33 @@ async def _new_households(
             seen.update(dict.fromkeys(own, h))
             new.append(h)
     return new, repeated
+
+
+async def _expected_ones(session: AsyncSession, new: list[_Household], answers: list) -> list[_Household]:
+    """Refuse a household that claims a person of an expected list who is another checkpoint's, unknown, or
+    already confirmed as someone else."""
+    wanted = {h.request.expected_id for h in new if h.request.expected_id}
+    if not wanted:
+        return new
+    query = (
+        select(ExpectedPerson.id, ExpectedPerson.returnee_id, ExpectedList.checkpoint_id)
+        .join(ExpectedList, ExpectedList.id == ExpectedPerson.list_id)
+        .where(ExpectedPerson.id.in_(wanted))
+    )
+    known = {eid: (returnee, checkpoint) for eid, returnee, checkpoint in await session.execute(query)}
+    kept, claimed = [], set()
+    for h in new:
+        eid = h.request.expected_id
+        if eid is not None:
+            returnee, checkpoint = known.get(eid, (None, None))
+            if checkpoint != h.request.checkpoint_id or returnee is not None or eid in claimed:
+                answers[h.index] = Invalid(
+                    ("body", "expected_id"), "not a person this checkpoint still expects"
+                )
+                continue
+            claimed.add(eid)
+        kept.append(h)
+    return kept
 
 
 async def _resent(session: AsyncSession, h: _Household) -> Answer:

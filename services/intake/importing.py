@@ -7,13 +7,16 @@ registration already there and creates nothing.
 """
 
 import csv
+import io
 import itertools
 import json
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -68,12 +71,17 @@ class Outcome:
     rejected: list[tuple[list[int], str]] = field(default_factory=list)  # (lines, reason)
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) of a CSV or XLSX file, streamed: a 100,000-row file is never held in memory whole."""
-    if path.suffix.lower() == ".xlsx":
+def read_rows(source: Path | BinaryIO, name: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) of a CSV or XLSX file (a path, or an upload's file and its name), streamed: a
+    100,000-row file is never held in memory whole. Headers are matched in lower case."""
+    name = name or str(source)
+    if name.lower().endswith(".xlsx"):
         from openpyxl import load_workbook
 
-        book = load_workbook(path, read_only=True, data_only=True)
+        try:
+            book = load_workbook(source, read_only=True, data_only=True)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"not a readable XLSX file: {exc}") from exc
         try:
             rows = book.worksheets[0].iter_rows(values_only=True)
             header = [str(h or "").strip().lower() for h in next(rows, ())]
@@ -84,11 +92,15 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         finally:
             book.close()
         return
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    with (
+        source.open(newline="", encoding="utf-8-sig")
+        if isinstance(source, Path)
+        else io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    ) as f:
         reader = csv.DictReader(f)
         reader.fieldnames = [h.strip().lower() for h in reader.fieldnames or ()]
         for row in reader:
-            cells = {k: (v or "").strip() for k, v in row.items() if k}
+            cells = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and k}
             if any(cells.values()):
                 yield reader.line_num, cells
 

@@ -115,6 +115,52 @@ class Registration(Table, table=True):
     version: int = 1
 
 
+class ExpectedList(Table, table=True):
+    """A list the Thai side sent ahead of a crossing: who is expected at a checkpoint on a day."""
+
+    __tablename__ = "expected_list"
+
+    id: UUID = Column_(primary_key=True)
+    checkpoint_id: str = Column_(max_length=16, index=True)
+    expected_on: date
+    source: str = Column_(max_length=100)  # who sent it: a Thai province, an employer, a detention centre
+    filename: str = Column_(max_length=200)
+    uploaded_by: str = Column_(max_length=100)
+    uploaded_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
+    people: int
+
+
+class ExpectedPerson(Table, table=True):
+    """One person of an expected list; `returnee_id` once registered at the checkpoint as this person."""
+
+    __tablename__ = "expected_person"
+    __table_args__ = (Index("ix_expected_person_list_line", "list_id", "line"),)
+
+    id: UUID = Column_(primary_key=True)
+    list_id: UUID = Column_(foreign_key="expected_list.id")
+    line: int  # the row in the file, for whoever checks it against the paper
+    name_latin: str | None = Column_(default=None, max_length=100)
+    name_km: str | None = Column_(default=None, max_length=100)
+    sex: str | None = Column_(default=None, max_length=1)
+    age_years: int | None = None
+    date_of_birth: date | None = None
+    id_doc_number: str | None = Column_(default=None, max_length=30)
+    origin: str | None = Column_(default=None, max_length=120)  # where in Thailand they come from
+    group_label: str | None = Column_(default=None, max_length=60)  # the bus or group, as the list says
+    returnee_id: UUID | None = Column_(default=None, index=True, unique=True)
+    arrived_at: datetime | None = Column_(default=None, sa_column=Column(UtcDateTime, nullable=True))
+
+
+class ColumnMapping(Table, table=True):
+    """How one source names its columns, kept so the next list from it needs no mapping."""
+
+    __tablename__ = "column_mapping"
+
+    source: str = Column_(primary_key=True, max_length=100)
+    mapping: dict = Column_(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
+
+
 # --- request shapes -------------------------------------------------------------------------------------
 
 _KHMER = re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]")
@@ -247,6 +293,8 @@ class RegistrationIn(PersonIn):
     arrived_at: AwareDatetime | None = None
     home_village_code: VillageCodeIn
     members: list[MemberIn] = Field(default=[], max_length=30)
+    # The person of an expected list (GET /expected) the officer confirmed this registration as.
+    expected_id: UUID | None = None
 
 
 class CorrectionIn(_Strict):
@@ -339,3 +387,38 @@ class DayStats(BaseModel):
     policy: dict[str, int]
     special_care: dict[str, int]
     needs: dict[str, int]
+
+
+class ExpectedListOut(BaseModel):
+    id: UUID
+    checkpoint_id: str
+    expected_on: date
+    source: str
+    filename: str
+    uploaded_at: datetime
+    people: int
+
+
+class ExpectedPersonOut(BaseModel):
+    id: UUID
+    list_id: UUID
+    line: int
+    name_latin: str | None
+    name_km: str | None
+    sex: str | None
+    age_years: int | None
+    date_of_birth: date | None
+    id_doc_number: str | None
+    origin: str | None
+    group_label: str | None
+    returnee_id: UUID | None
+    arrived_at: datetime | None
+
+
+class Reconciliation(BaseModel):
+    """Expected against arrived, for a list or for a checkpoint's day."""
+
+    expected: int
+    arrived: int
+    not_yet: int
+    arrived_not_expected: int | None = None  # a day's registrations that no list named (for a day only)

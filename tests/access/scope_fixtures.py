@@ -112,6 +112,14 @@ class Mutation:
     ids: Callable[[Area], dict[str, str]] | None = None  # this route's own objects, where not the area's
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body, for a route that takes a file."""
+
+    data: dict
+    files: dict
+
+
 @dataclass
 class World:
     """A running service with both areas seeded, and the tables of how to call its routes."""
@@ -223,6 +231,10 @@ class Matrix:
 
     async def call(self, method: str, path: str, headers: dict, body=None, params=None):
         self.calls += 1
+        if isinstance(body, Upload):
+            return await self.client.request(
+                method, path, headers=headers, data=body.data, files=body.files, params=params
+            )
         return await self.client.request(method, path, headers=headers, json=body, params=params)
 
     def caller(self, route: Route, role: Role, inside: Area, outside: Area) -> dict:

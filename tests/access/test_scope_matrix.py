@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import true, update
 
 from services.intake import handlers as intake_handlers
+from services.intake.domain import cambodia_day
 from services.intake.models import Registration
 from services.notify.models import Delivery
 from services.quarantine import demo
@@ -38,6 +39,7 @@ from tests.access.scope_fixtures import (
     Matrix,
     Mutation,
     Place,
+    Upload,
     World,
     scoped_routes,
     unclassified,
@@ -124,6 +126,15 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
     rt = svc.runtime
     a, b = Area(PREY_VENG), Area(other)
     document = f"N{uuid.uuid4().int % 10**9:09d}"
+    today = cambodia_day(rt.clock.now()).isoformat()
+
+    def expected_list(area: Area) -> Upload:
+        """A list from the Thai side for the area's checkpoint, naming someone only that area knows."""
+        name = latin_name("Listed")
+        area.markers.add(name)
+        data = {"checkpoint_id": area.place.checkpoint, "expected_on": today, "source": "Matrix office"}
+        return Upload(data, {"file": ("list.csv", f"name_latin,sex\n{name},F\n".encode())})
+
     for area, n in ((a, 1), (b, 2)):  # unequal, so a count that mixes the areas shows
         for _ in range(n):
             body = intake_registration(area, rt, document)
@@ -132,6 +143,15 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
             area.markers.add(body["id"])
             area.ids["returnee_id"] = body["id"]
             area.returnees += 1
+        upload = expected_list(area)
+        r = await svc.client.post(
+            "/expected-lists",
+            data=upload.data,
+            files=upload.files,
+            headers=area.caller(Role.checkpoint_officer),
+        )
+        assert r.status_code == 201, r.text
+        area.ids["list_id"] = r.json()["id"]
 
     async def batch_registered(area: Area, response) -> None:
         [answer] = response.json()
@@ -148,7 +168,11 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
         snapshot,
         roles=parting(a, b),
         fixed={"code": "14"},
-        queries={"GET /gazetteer/search": {"q": "Boeng"}},
+        queries={
+            "GET /gazetteer/search": {"q": "Boeng"},
+            "GET /expected": {"day": today, "waiting": "false"},
+            "GET /reconciliation": {"day": today},
+        },
         unscoped={"GET /gazetteer/provinces/{code}.json": "open data: the gazetteer, for the offline picker"},
         mutations={
             # Registering at a checkpoint not one's own is refused as a field of the body (403).
@@ -158,6 +182,8 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
             "PATCH /returnees/{returnee_id}": Mutation(lambda area: {"worked_in": "Rayong"}),
             # A batch answers 200 and refuses each registration of another checkpoint within (its item's
             # 403): the other area's snapshot, unchanged, is what proves it.
+            # A list for a checkpoint not one's own is refused as a field of the form (403).
+            "POST /expected-lists": Mutation(expected_list, outside=403),
             "POST /returnees/batch": Mutation(
                 lambda area: {"registrations": [intake_registration(area, rt, document)]},
                 outside=200,
