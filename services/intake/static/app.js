@@ -253,6 +253,7 @@ function buildChecks() {
 
 function translate() {
   document.documentElement.lang = lang;
+  renderExpected();
   document.title = t("title");
   for (const el of $$("[data-t]")) el.textContent = t(el.dataset.t);
   $("#lang").textContent = t("other_lang");
@@ -302,6 +303,7 @@ function readForm(form, id, checkpoint) {
     needs: checked(form, "needs"),
     consent: $("#consent").checked,
     members,
+    expected_id: expectedId,
   };
 }
 
@@ -332,11 +334,14 @@ async function submitForm(event) {
   clearForm(form);
   $("#form-error").textContent = t("saved");
   await renderRecords();
+  await renderExpected();
   sync();
 }
 
 function clearForm(form) {
   form.reset();
+  expectedId = null;
+  for (const li of $$("#expected-list li")) li.dataset.picked = "false";
   $("#member-list").replaceChildren();
   $("#id_doc_number").disabled = true;
   $("#village-hits").replaceChildren();
@@ -379,10 +384,78 @@ async function fixRecord(record) {
   $("#consent").checked = b.consent;
   if (b.home_village_code) await pickVillage(b.home_village_code);
   b.members.forEach(addMember);
+  expectedId = b.expected_id || null;
   editingId = record.id;
   await queueDelete(record.id);
   await renderRecords();
   $("#name_km").focus();
+}
+
+// --- expected arrivals: the lists the Thai side sent, kept for offline ------------------------------------
+
+let expectedId = null;  // the listed person the form is confirming, if any
+let expected = [];
+// Cambodia's date, whatever the tablet's own zone: the day the lists are for.
+const cambodiaDay = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Phnom_Penh" }).format(new Date());
+
+async function loadExpected() {
+  const day = cambodiaDay();
+  const checkpoint = $("#checkpoint").dataset.id;
+  try {
+    const response = await authFetch(`/expected?day=${day}&checkpoint_id=${encodeURIComponent(checkpoint)}`);
+    if (response.ok) {
+      expected = await response.json();
+      await gazPut(`expected:${checkpoint}:${day}`, expected);  // the key-value store the gazetteer uses
+    }
+  } catch (err) {
+    if (err instanceof LoginNeeded) throw err;
+    expected = (await gazGet(`expected:${checkpoint}:${day}`)) || [];
+  }
+  await renderExpected();
+}
+
+async function renderExpected() {
+  // Those the tablet has registered already, sent or not, are off the list.
+  const taken = new Set((await queueAll()).map((r) => r.body.expected_id).filter(Boolean));
+  const find = $("#expected_q").value.trim().toLowerCase();
+  const rows = expected.filter((p) => !taken.has(p.id) && (!find || `${p.name_latin || ""} ${p.name_km || ""} ${p.id_doc_number || ""}`.toLowerCase().includes(find)));
+  $("#expected").hidden = expected.length === 0;
+  $("#expected-count").textContent = expected.filter((p) => !taken.has(p.id)).length;
+  $("#expected-list").replaceChildren(...rows.map((p) => {
+    const li = document.createElement("li");
+    li.className = "exp";
+    li.dataset.id = p.id;
+    li.dataset.picked = String(p.id === expectedId);
+    const who = document.createElement("span");
+    who.textContent = [p.name_km, p.name_latin].filter(Boolean).join(" · ");
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = [p.sex && t(`sex_${p.sex}`), p.age_years != null && `${p.age_years}`, p.group_label, p.origin].filter(Boolean).join(" · ");
+    const pick = document.createElement("button");
+    pick.type = "button";
+    pick.textContent = t("confirm_arrival");
+    pick.addEventListener("click", () => pickExpected(p));
+    li.append(who, meta, pick);
+    return li;
+  }));
+}
+
+// The form filled from the list: the officer checks it, adds the screening and the home village.
+function pickExpected(p) {
+  clearForm($("#form"));
+  expectedId = p.id;
+  $("#name_km").value = p.name_km || "";
+  $("#name_latin").value = p.name_latin || "";
+  $("#sex").value = p.sex || "";
+  $("#age_years").value = p.age_years ?? "";
+  $("#date_of_birth").value = p.date_of_birth || "";
+  if (p.id_doc_number) {
+    $("#id_doc_type").value = "passport";
+    $("#id_doc_number").disabled = false;
+    $("#id_doc_number").value = p.id_doc_number;
+  }
+  for (const li of $$("#expected-list li")) li.dataset.picked = String(li.dataset.id === p.id);
+  (p.name_km ? $("#village_q") : $("#name_km")).focus();
 }
 
 // --- the queue: sent in order, in batches, each safe to repeat (the id was made here) -------------------
@@ -418,6 +491,7 @@ async function sync() {
   } finally {
     syncing = false;
     renderStatus();
+    if (expected.length) loadExpected().catch(() => {});
   }
 }
 
@@ -509,6 +583,7 @@ async function start() {
   }
   sync();
   try {
+    await loadExpected();
     await loadGazetteer(await checkpointProvince(checkpoint));
   } catch (err) {
     if (err instanceof LoginNeeded) askLogin(true);
@@ -553,6 +628,7 @@ function wire() {
   $("#commune").addEventListener("change", (e) => pickCommune(e.target.value));
   const q = $("#village_q");
   q.addEventListener("input", () => searchVillages(q.value));
+  $("#expected_q").addEventListener("input", renderExpected);
   q.addEventListener("keydown", (e) => {
     // Enter takes the first hit instead of submitting the form: one keystroke per village.
     if (e.key === "Enter") {
