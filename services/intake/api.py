@@ -218,6 +218,29 @@ async def day_reconciliation(
     return await deps.run(expected.reconcile_day, principal=principal, checkpoint_id=checkpoint_id, day=day)
 
 
+@router.get(
+    "/reconciliation.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the day's sheet"}} | errors(403, 404),
+)
+async def day_sheet(
+    deps: IntakeDeps,
+    principal: Reader,
+    day: date,
+    checkpoint_id: Annotated[str | None, Query(pattern=CHECKPOINT)] = None,
+) -> Response:
+    """The day's statistics sheet for the Thai counterpart, in Khmer and English (CSV with a BOM, for
+    Excel): the counts, and every listed person with whether they arrived; for the checkpoint, or for all
+    the caller's."""
+    sheet = await deps.run(expected.day_sheet, principal=principal, checkpoint_id=checkpoint_id, day=day)
+    name = f"arrivals-{checkpoint_id or 'all'}-{day.isoformat()}.csv"
+    return Response(
+        sheet,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/returnees", response_model=RegistrationPage)
 async def search_returnees(
     deps: IntakeDeps,

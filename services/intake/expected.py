@@ -5,6 +5,8 @@ mapping. The tablet confirms a person of a list by registering them with `expect
 (handlers.register_many).
 """
 
+import csv
+import io
 from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
@@ -25,6 +27,7 @@ from services.intake.models import (
 from shared.audit import record_accesses
 from shared.errors import Forbidden, NotFound
 from shared.geo.gazetteer import load_gazetteer
+from shared.i18n import text
 from shared.web.auth import Principal, Role
 
 # What a list may say of a person, under our names; a source maps its own column names onto these.
@@ -227,3 +230,40 @@ async def reconcile_day(
         not_yet=expected - arrived,
         arrived_not_expected=await uow.session.scalar(unlisted),
     )
+
+
+def _both(key: str) -> str:
+    """A heading in both languages, Khmer first: the sheet goes to the Thai counterpart as well."""
+    return f"{text(f'sheet.{key}', 'km')} / {text(f'sheet.{key}', 'en')}"
+
+
+async def day_sheet(uow: Uow, *, principal: Principal, checkpoint_id: str | None, day: date) -> str:
+    """The day's statistics for the Thai counterpart, as CSV: the counts, then every listed person with
+    whether they arrived. Names stay as the list gave them; nobody outside the lists is named."""
+    counts = await reconcile_day(uow, principal=principal, checkpoint_id=checkpoint_id, day=day)
+    people = await expected_on(
+        uow, principal=principal, checkpoint_id=checkpoint_id, day=day, waiting_only=False
+    )
+    gaz = load_gazetteer()
+    where = ", ".join(f"{gaz.checkpoint(c).name_en} ({c})" for c in _where(principal, checkpoint_id))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_both("title"), where, day.isoformat()])
+    for key in ("expected", "arrived", "not_yet", "arrived_not_expected"):
+        writer.writerow([_both(key), getattr(counts, key)])
+    writer.writerow([])
+    writer.writerow(
+        [_both(k) for k in ("line", "name", "sex", "age", "document", "origin", "group", "status")]
+    )
+    for p in people:
+        status = _both("status_arrived") if p.returnee_id else _both("status_not_yet")
+        name = " / ".join(n for n in (p.name_latin, p.name_km) if n)
+        row = [
+            p.line,
+            name,
+            p.sex or "",
+            p.age_years if p.age_years is not None else "",
+            p.id_doc_number or "",
+        ]
+        writer.writerow([*row, p.origin or "", p.group_label or "", status])
+    return "\ufeff" + out.getvalue()  # the BOM: Excel then reads the Khmer as UTF-8

@@ -172,6 +172,7 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
             "GET /gazetteer/search": {"q": "Boeng"},
             "GET /expected": {"day": today, "waiting": "false"},
             "GET /reconciliation": {"day": today},
+            "GET /reconciliation.csv": {"day": today},
         },
         unscoped={"GET /gazetteer/provinces/{code}.json": "open data: the gazetteer, for the offline picker"},
         mutations={

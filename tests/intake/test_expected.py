@@ -1,5 +1,6 @@
 """Expected arrivals: a Thai list uploaded whole or not at all, confirmed at the checkpoint, reconciled."""
 
+import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -113,6 +114,25 @@ async def test_a_list_is_confirmed_at_the_checkpoint_and_reconciled(stack):
         "/reconciliation", params={"checkpoint_id": POIPET, "day": str(day)}, headers=OFFICER
     )
     assert r.json() == {"expected": 4, "arrived": 3, "not_yet": 1, "arrived_not_expected": 1}
+
+    # The day's sheet for the Thai counterpart: both languages, the names as the list gave them, a BOM.
+    r = await client.get(
+        "/reconciliation.csv", params={"checkpoint_id": POIPET, "day": str(day)}, headers=OFFICER
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    sheet = list(csv.reader(io.StringIO(r.text.removeprefix("\ufeff"))))
+    counts = {row[0]: row[1] for row in sheet[1:5]}
+    assert counts == {
+        "ចំនួនក្នុងបញ្ជី / Expected": "4",
+        "បានមកដល់ / Arrived": "3",
+        "មិនទាន់មកដល់ / Not yet arrived": "1",
+        "មកដល់ដោយគ្មានក្នុងបញ្ជី / Arrived, on no list": "1",
+    }
+    people = {row[1]: row[7] for row in sheet[7:]}
+    assert people["Mao Sreypov"] == "មិនទាន់មកដល់ / Not yet arrived"
+    assert people["Sok Dara"] == "បានមកដល់ / Arrived"
+    assert walk_in["name_latin"] not in r.text  # nobody outside the lists is named to the Thai side
 
     # Another checkpoint's officer neither uploads nor reads Poipet's lists; its province's group reads them.
     other = bearer(("checkpoint_officer", "KH-TH-13"))

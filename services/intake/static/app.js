@@ -458,6 +458,63 @@ function pickExpected(p) {
   (p.name_km ? $("#village_q") : $("#name_km")).focus();
 }
 
+// A list as the Thai side sent it, uploaded whole or refused with its bad rows named; online only.
+async function uploadList(event) {
+  event.preventDefault();
+  const form = event.target;
+  const result = $("#list-result");
+  const errors = $("#list-errors");
+  errors.replaceChildren();
+  const body = new FormData();
+  body.append("file", $("#list_file").files[0] || new Blob());
+  body.append("checkpoint_id", $("#checkpoint").dataset.id);
+  body.append("expected_on", $("#list_day").value);
+  body.append("source", $("#list_source").value.trim());
+  const columns = Object.fromEntries($$(".columns input", form).filter((i) => i.value.trim()).map((i) => [i.name, i.value.trim()]));
+  if (Object.keys(columns).length) body.append("mapping", JSON.stringify(columns));
+  let response;
+  try {
+    response = await authFetch("/expected-lists", { method: "POST", body });
+  } catch (err) {
+    if (err instanceof LoginNeeded) return askLogin(true);
+    result.textContent = t("offline");
+    return;
+  }
+  if (response.ok) {
+    result.textContent = t("list_saved", { n: (await response.json()).people });
+    form.reset();
+    $("#list_day").value = cambodiaDay();
+    await loadExpected();
+    return;
+  }
+  result.textContent = t("list_refused");
+  const detail = (await response.json().catch(() => ({}))).detail;
+  for (const d of Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }]) {
+    const li = document.createElement("li");
+    const line = d.loc[2];
+    li.textContent = typeof line === "number" ? `${t("list_line", { n: line })} ${d.loc.slice(3).join(".")}: ${d.msg}` : d.msg;
+    errors.append(li);
+  }
+}
+
+// The day's sheet for the Thai counterpart: fetched with the token, saved as a file.
+async function downloadSheet() {
+  const day = cambodiaDay();
+  const checkpoint = $("#checkpoint").dataset.id;
+  try {
+    const response = await authFetch(`/reconciliation.csv?day=${day}&checkpoint_id=${encodeURIComponent(checkpoint)}`);
+    if (!response.ok) throw new Error(String(response.status));
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = `arrivals-${checkpoint}-${day}.csv`;
+    link.click();
+    URL.revokeObjectURL(link.href);
+  } catch (err) {
+    if (err instanceof LoginNeeded) askLogin(true);
+    else $("#list-result").textContent = t("offline");
+  }
+}
+
 // --- the queue: sent in order, in batches, each safe to repeat (the id was made here) -------------------
 
 let syncing = false;
@@ -629,6 +686,9 @@ function wire() {
   const q = $("#village_q");
   q.addEventListener("input", () => searchVillages(q.value));
   $("#expected_q").addEventListener("input", renderExpected);
+  $("#list-form").addEventListener("submit", uploadList);
+  $("#sheet").addEventListener("click", downloadSheet);
+  $("#list_day").value = cambodiaDay();
   q.addEventListener("keydown", (e) => {
     // Enter takes the first hit instead of submitting the form: one keystroke per village.
     if (e.key === "Enter") {
