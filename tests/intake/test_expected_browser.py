@@ -59,6 +59,13 @@ async def test_three_of_a_thai_list_confirmed_at_the_tablet(stack, browser):
         assert await page.text_content("#expected-count") == "4"
         assert await serious_accessibility_violations(page) == []
 
+        # The link goes: the list is still on the tablet after a reload, and confirmations wait in the queue.
+        await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        await context.set_offline(True)
+        await page.reload()
+        await page.wait_for_selector("#expected:not([hidden])")
+        assert await page.text_content("#expected-count") == "4"
+
         for latin, khmer in KHMER.items():
             row = page.locator("#expected-list li", has_text=latin)
             await row.get_by_role("button").click()
@@ -72,6 +79,8 @@ async def test_three_of_a_thai_list_confirmed_at_the_tablet(stack, browser):
             await page.check("#consent")
             await page.click("#submit")
             await row.wait_for(state="detached")
+        assert await page.locator("#records li.rec[data-state=pending]").count() == 3
+        await context.set_offline(False)
         await wait_until(
             lambda: page.evaluate(
                 "document.querySelectorAll('#records li.rec[data-state=synced]').length === 3"
@@ -83,6 +92,7 @@ async def test_three_of_a_thai_list_confirmed_at_the_tablet(stack, browser):
         await page.evaluate("window.scrollTo(0, 0)")
         await page.screenshot(path=str(SCREENSHOTS / "intake-expected-km.png"))
 
+        await page.click("#lists summary")  # folded again by the reload
         async with page.expect_download() as downloading:
             await page.click("#sheet")
         download = await downloading.value
