@@ -2,8 +2,11 @@
 
 import hashlib
 import json
+import shutil
+import tempfile
 from datetime import date, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
-from services.intake import expected, handlers
+from services.intake import expected, handlers, importing
 from services.intake.importing import read_rows
 from services.intake.models import (
     CorrectionIn,
@@ -20,6 +23,7 @@ from services.intake.models import (
     ExpectedListOut,
     ExpectedPersonOut,
     HouseholdOut,
+    ImportJobOut,
     Reconciliation,
     RegistrationIn,
     RegistrationOut,
@@ -239,6 +243,48 @@ async def day_sheet(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# --- imports of registrations kept on paper or in spreadsheets --------------------------------------------
+
+
+def _save_upload(upload: UploadFile) -> Path:
+    suffix = ".xlsx" if (upload.filename or "").lower().endswith(".xlsx") else ".csv"
+    with tempfile.NamedTemporaryFile(prefix="intake-import-", suffix=suffix, delete=False) as out:
+        shutil.copyfileobj(upload.file, out)
+    return Path(out.name)
+
+
+@router.post(
+    "/imports", status_code=status.HTTP_202_ACCEPTED, response_model=ImportJobOut, responses=errors(403, 404)
+)
+async def start_import(
+    deps: IntakeDeps,
+    principal: Reader,
+    file: UploadFile,
+    checkpoint_id: Annotated[str, Form(pattern=CHECKPOINT)],
+) -> ImportJobOut:
+    """Import a CSV or XLSX of registrations (columns: docs/intake.md), as `border-intake import` does, in
+    the background: follow it at `GET /imports/{id}`. The same file again registers nothing new."""
+    path = await run_in_threadpool(_save_upload, file)
+    try:
+        job = await deps.run(
+            importing.start_job,
+            principal=principal,
+            checkpoint_id=checkpoint_id,
+            filename=file.filename or "",
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    importing.run_in_background(deps, job=job, path=path, officer=principal.subject)
+    return job
+
+
+@router.get("/imports/{job_id}", response_model=ImportJobOut, responses=errors(404))
+async def import_progress(job_id: UUID, deps: IntakeDeps, principal: Reader) -> ImportJobOut:
+    """An import's progress: people registered and already there so far, refused households, its state."""
+    return await deps.run(importing.get_job, principal=principal, job_id=job_id)
 
 
 @router.get("/returnees", response_model=RegistrationPage)

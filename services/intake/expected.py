@@ -93,7 +93,7 @@ def parse(rows, mapping: dict[str, str]) -> tuple[list[tuple[int, ExpectedRow]],
     return people, problems
 
 
-def _check_checkpoint(principal: Principal, checkpoint_id: str) -> None:
+def check_checkpoint(principal: Principal, checkpoint_id: str) -> None:
     """The checkpoint's officers, its province's working group and the nation keep and read its lists."""
     checkpoint = load_gazetteer().checkpoint(checkpoint_id)
     if checkpoint is None:
@@ -117,7 +117,7 @@ def _visible(principal: Principal, asked: list[str] | None = None) -> list[str]:
 def _where(principal: Principal, checkpoint_id: str | None) -> list[str]:
     if checkpoint_id is None:
         return _visible(principal)
-    _check_checkpoint(principal, checkpoint_id)
+    check_checkpoint(principal, checkpoint_id)
     return [checkpoint_id]
 
 
@@ -137,7 +137,7 @@ async def save_list(
     people: list[tuple[int, ExpectedRow]],
     mapping: dict[str, str] | None,
 ) -> ExpectedListOut:
-    _check_checkpoint(principal, checkpoint_id)
+    check_checkpoint(principal, checkpoint_id)
     now = uow.now()
     listed = ExpectedList(
         id=uuid4(),
@@ -199,7 +199,7 @@ async def reconcile_list(uow: Uow, *, principal: Principal, list_id: UUID) -> Re
     if listed is None:
         raise NotFound("list not found")
     try:
-        _check_checkpoint(principal, listed.checkpoint_id)
+        check_checkpoint(principal, listed.checkpoint_id)
     except Forbidden:
         raise NotFound("list not found") from None  # another checkpoint's list: as if there were none
     arrived = await uow.session.scalar(

@@ -6,13 +6,15 @@ Ids are derived from the checkpoint and the person's fields, so importing the sa
 registration already there and creates nothing.
 """
 
+import asyncio
 import csv
 import io
 import itertools
 import json
+import logging
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,12 +23,15 @@ from typing import BinaryIO
 from pydantic import ValidationError
 
 from services.intake import domain, handlers
-from services.intake.models import RegistrationIn
+from services.intake.expected import check_checkpoint
+from services.intake.models import ImportJob, ImportJobOut, RegistrationIn
 from services.intake.settings import Settings
 from shared.clock import CAMBODIA
-from shared.errors import DomainError, Invalid
+from shared.errors import DomainError, Forbidden, Invalid, NotFound
 from shared.unit_of_work import Deps
 from shared.web.auth import Grant, Principal, Role
+
+log = logging.getLogger(__name__)
 
 # One row per person; a household is consecutive rows with the same `household` value, its head first.
 COLUMNS = (
@@ -240,6 +245,7 @@ async def import_households(
     officer: str,
     dry_run: bool = False,
     progress=lambda people: None,
+    after_batch: Callable[[Outcome], Awaitable[None]] | None = None,
 ) -> Outcome:
     """Register every household, BATCH of them per transaction; with `dry_run`, only check the rows."""
     outcome, principal = Outcome(), importer(checkpoint_id, officer)
@@ -264,4 +270,84 @@ async def import_households(
             outcome.already += counted.already
             outcome.rejected += counted.rejected
         progress(sum(len(g.rows) for g in batch))
+        if after_batch:
+            await after_batch(outcome)
     return outcome
+
+
+# --- the same from the web: a job in the background, its progress in the database ----------------------
+
+KEPT_REJECTS = 1000  # refused households listed on the job; the counts go on
+_RUNNING: set[asyncio.Task] = set()  # strong references: a task nobody holds may be collected mid-import
+
+
+async def start_job(uow, *, principal: Principal, checkpoint_id: str, filename: str) -> ImportJobOut:
+    check_checkpoint(principal, checkpoint_id)
+    job = ImportJob(
+        id=uuid.uuid4(),
+        checkpoint_id=checkpoint_id,
+        filename=filename[:200],
+        started_by=principal.subject,
+        started_at=uow.now(),
+        rejected=[],
+    )
+    uow.session.add(job)
+    return ImportJobOut.model_validate(job, from_attributes=True)
+
+
+async def get_job(uow, *, principal: Principal, job_id: uuid.UUID) -> ImportJobOut:
+    job = await uow.session.get(ImportJob, job_id)
+    try:
+        if job is None:
+            raise NotFound("import not found")
+        check_checkpoint(principal, job.checkpoint_id)
+    except Forbidden:
+        raise NotFound("import not found") from None  # another checkpoint's: as if there were none
+    return ImportJobOut.model_validate(job, from_attributes=True)
+
+
+async def _record(
+    uow, *, job_id: uuid.UUID, outcome: Outcome, state: str | None = None, error: str | None = None
+):
+    job = await uow.session.get(ImportJob, job_id)
+    job.created, job.already = outcome.created, outcome.already
+    job.rejected = [{"lines": lines, "reason": reason} for lines, reason in outcome.rejected[:KEPT_REJECTS]]
+    if state:
+        job.state, job.finished_at, job.error = state, uow.now(), error
+
+
+def run_in_background(deps: Deps[Settings], *, job: ImportJobOut, path: Path, officer: str) -> None:
+    task = asyncio.create_task(_run(deps, job=job, path=path, officer=officer), name=f"import-{job.id}")
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+
+
+async def _run(deps: Deps[Settings], *, job: ImportJobOut, path: Path, officer: str) -> None:
+    outcome = Outcome()
+
+    async def step(progress: Outcome) -> None:
+        nonlocal outcome
+        outcome = progress
+        await deps.run(_record, job_id=job.id, outcome=progress)
+
+    try:
+        groups = households(read_rows(path, job.filename))
+        outcome = await import_households(
+            deps, groups, checkpoint_id=job.checkpoint_id, officer=officer, after_batch=step
+        )
+        await deps.run(_record, job_id=job.id, outcome=outcome, state="done")
+    except (ValueError, UnicodeDecodeError) as exc:
+        await deps.run(
+            _record, job_id=job.id, outcome=outcome, state="failed", error=f"not a readable file: {exc}"[:300]
+        )
+    except asyncio.CancelledError:
+        # The service stopped mid-import: what committed stays, and a new upload of the file skips it.
+        await deps.run(_record, job_id=job.id, outcome=outcome, state="failed", error="stopped by a restart")
+        raise
+    except Exception:
+        log.exception("import failed", extra={"job": str(job.id)})
+        await deps.run(
+            _record, job_id=job.id, outcome=outcome, state="failed", error="failed: see the service log"
+        )
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)

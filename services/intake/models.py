@@ -161,6 +161,26 @@ class ColumnMapping(Table, table=True):
     updated_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
 
 
+class ImportJob(Table, table=True):
+    """A spreadsheet of registrations uploaded on the web, imported in the background, with its progress."""
+
+    __tablename__ = "import_job"
+
+    id: UUID = Column_(primary_key=True)
+    checkpoint_id: str = Column_(max_length=16, index=True)
+    filename: str = Column_(max_length=200)
+    started_by: str = Column_(max_length=100)
+    started_at: datetime = Column_(sa_column=Column(UtcDateTime, nullable=False))
+    finished_at: datetime | None = Column_(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    state: str = Column_(default="running", max_length=10)  # running | done | failed
+    created: int = 0
+    already: int = 0
+    rejected: list[dict] = Column_(
+        sa_column=Column(JSON, nullable=False)
+    )  # [{"lines": [...], "reason": ...}]
+    error: str | None = Column_(default=None, max_length=300)
+
+
 # --- request shapes -------------------------------------------------------------------------------------
 
 _KHMER = re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]")
@@ -422,3 +442,16 @@ class Reconciliation(BaseModel):
     arrived: int
     not_yet: int
     arrived_not_expected: int | None = None  # a day's registrations that no list named (for a day only)
+
+
+class ImportJobOut(BaseModel):
+    id: UUID
+    checkpoint_id: str
+    filename: str
+    started_at: datetime
+    finished_at: datetime | None
+    state: str
+    created: int  # people registered so far
+    already: int  # people an earlier import (or row) had registered
+    rejected: list[dict]  # households refused: their file lines and the reason (the first 1,000)
+    error: str | None

@@ -20,7 +20,7 @@ from shared.web.auth import Role
 from tests.access.test_role_matrix import _rules
 from tests.conftest import bearer
 
-OK = frozenset({200, 201, 204})
+OK = frozenset({200, 201, 202, 204})
 ADMIN = bearer(("national_admin", "KH"), subject="matrix-admin")
 
 

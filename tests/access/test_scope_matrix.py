@@ -135,6 +135,12 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
         data = {"checkpoint_id": area.place.checkpoint, "expected_on": today, "source": "Matrix office"}
         return Upload(data, {"file": ("list.csv", f"name_latin,sex\n{name},F\n".encode())})
 
+    def paper_import(area: Area) -> Upload:
+        """A spreadsheet of registrations whose one row is refused (no consent): a job, and no returnee."""
+        row = f"{latin_name('Paper')},F,30,{area.place.village},{today}T08:00,36.5,no"
+        csv_text = f"name_latin,sex,age_years,home_village_code,arrived_at,temperature_c,consent\n{row}\n"
+        return Upload({"checkpoint_id": area.place.checkpoint}, {"file": ("paper.csv", csv_text.encode())})
+
     for area, n in ((a, 1), (b, 2)):  # unequal, so a count that mixes the areas shows
         for _ in range(n):
             body = intake_registration(area, rt, document)
@@ -152,6 +158,12 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
         )
         assert r.status_code == 201, r.text
         area.ids["list_id"] = r.json()["id"]
+        upload = paper_import(area)
+        r = await svc.client.post(
+            "/imports", data=upload.data, files=upload.files, headers=area.caller(Role.checkpoint_officer)
+        )
+        assert r.status_code == 202, r.text
+        area.ids["job_id"] = r.json()["id"]
 
     async def batch_registered(area: Area, response) -> None:
         [answer] = response.json()
@@ -185,6 +197,7 @@ async def intake_world(stack, other: Place = BATTAMBANG) -> World:
             # 403): the other area's snapshot, unchanged, is what proves it.
             # A list for a checkpoint not one's own is refused as a field of the form (403).
             "POST /expected-lists": Mutation(expected_list, outside=403),
+            "POST /imports": Mutation(paper_import, outside=403),
             "POST /returnees/batch": Mutation(
                 lambda area: {"registrations": [intake_registration(area, rt, document)]},
                 outside=200,

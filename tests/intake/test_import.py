@@ -15,7 +15,10 @@ from services.intake.main import run
 from services.intake.models import Registration
 from shared.contracts.intake import ReturneeRegistered
 from shared.contracts.topics import RETURNEE
+from tests.conftest import bearer
 from tests.factories import POIPET, PREY_VENG_VILLAGE
+from tests.intake.conftest import OFFICER
+from tests.waiting import wait_until
 
 GOOD = [  # household, name_km, name_latin, sex, date_of_birth, age, village, temperature, symptoms, consent
     ("H1", "ចាន់ ដារ៉ា", "Chan Dara", "M", "1988-02-01", "", PREY_VENG_VILLAGE, "36.6", "", "yes"),
@@ -135,3 +138,37 @@ def test_the_command_reads_xlsx_checks_in_a_dry_run_and_reports_rejects(database
 
     unknown = runner.invoke(run, ["import", str(source), "--checkpoint", "KH-XX-99", "--officer", "dara"])
     assert unknown.exit_code == 2 and "unknown checkpoint" in unknown.output
+
+
+async def test_an_upload_imports_in_the_background_and_shows_its_progress(stack, tmp_path):
+    intake = await stack.start("intake")
+    client = intake.client
+    arrived = (intake.runtime.deps.clock.now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    content = _write_xlsx(tmp_path / "list.xlsx", _rows(arrived)).read_bytes()
+
+    async def upload(headers=OFFICER, name="list.xlsx", data=content):
+        files = {"file": (name, data)}
+        return await client.post("/imports", data={"checkpoint_id": POIPET}, files=files, headers=headers)
+
+    async def finished(job_id: str) -> dict:
+        async def done():
+            job = (await client.get(f"/imports/{job_id}", headers=OFFICER)).json()
+            return job if job["state"] != "running" else None
+
+        return await wait_until(done, timeout=30, what="the import finished")
+
+    r = await upload()
+    assert r.status_code == 202, r.text
+    job = await finished(r.json()["id"])
+    assert (job["state"], job["created"], job["already"]) == ("done", 5, 0)
+    assert [j["lines"] for j in job["rejected"]] == [[7], [8], [9, 10], [11]]
+    again = await finished((await upload()).json()["id"])
+    assert (again["state"], again["created"], again["already"]) == ("done", 0, 5)
+
+    broken = await finished((await upload(data=b"\x00 not a workbook")).json()["id"])
+    assert broken["state"] == "failed" and "not a readable file" in broken["error"]
+    other = bearer(("checkpoint_officer", "KH-TH-13"))
+    assert (await upload(headers=other)).status_code == 403
+    assert (await client.get(f"/imports/{job['id']}", headers=other)).status_code == 404
+    page = await client.get("/returnees", params={"checkpoint_id": POIPET}, headers=OFFICER)
+    assert page.json()["total"] == 5

@@ -515,6 +515,36 @@ async function downloadSheet() {
   }
 }
 
+// Registrations kept on paper or in Excel, imported by the service in the background; followed here.
+async function startImport(event) {
+  event.preventDefault();
+  const progress = $("#import-progress");
+  $("#import-errors").replaceChildren();
+  const body = new FormData();
+  body.append("file", $("#import_file").files[0] || new Blob());
+  body.append("checkpoint_id", $("#checkpoint").dataset.id);
+  try {
+    const response = await authFetch("/imports", { method: "POST", body });
+    if (!response.ok) throw new Error(String(response.status));
+    let job = await response.json();
+    while (job.state === "running") {
+      progress.textContent = t("import_running", { created: job.created, already: job.already, refused: job.rejected.length });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      job = await (await authFetch(`/imports/${job.id}`)).json();
+    }
+    const counts = { created: job.created, already: job.already, refused: job.rejected.length };
+    progress.textContent = job.state === "done" ? t("import_done", counts) : `${t("import_failed")} ${job.error || ""}`;
+    $("#import-errors").replaceChildren(...job.rejected.map((r) => {
+      const li = document.createElement("li");
+      li.textContent = `${t("list_line", { n: r.lines.join(", ") })}: ${r.reason}`;
+      return li;
+    }));
+  } catch (err) {
+    if (err instanceof LoginNeeded) return askLogin(true);
+    progress.textContent = t("offline");
+  }
+}
+
 // --- the queue: sent in order, in batches, each safe to repeat (the id was made here) -------------------
 
 let syncing = false;
@@ -687,6 +717,7 @@ function wire() {
   q.addEventListener("input", () => searchVillages(q.value));
   $("#expected_q").addEventListener("input", renderExpected);
   $("#list-form").addEventListener("submit", uploadList);
+  $("#import-form").addEventListener("submit", startImport);
   $("#sheet").addEventListener("click", downloadSheet);
   $("#list_day").value = cambodiaDay();
   q.addEventListener("keydown", (e) => {
