@@ -164,3 +164,15 @@ async def proxied(run_dir: Path, **apps):
         url, ca = await stack.enter_async_context(https_origin(upstreams, run_dir / "caddy"))
         browser = await stack.enter_async_context(chromium_trusting(ca, run_dir / "home"))
         yield Origin(url, ca, browser)
+
+
+async def sign_in(page, username: str, *, then: str) -> None:
+    """Log in on a page's own form as a user of tests/identity (the shared test password), then wait
+    for the page's `then` part to show."""
+    from tests.identity.conftest import PASSWORD
+
+    await page.wait_for_selector("#login:not([hidden])")
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector(f"{then}:not([hidden])")

@@ -129,7 +129,7 @@ async def test_queue_resent_twice_in_another_order_after_a_dropped_answer(stack,
         # Back online: the queue goes oldest first in one batch, whose answer is lost on the way back.
         await context.set_offline(False)
         await wait_until(lambda: len(link.lost) == 4, what="the batch's answer lost")
-        await asyncio.sleep(0.5)  # the page's handling of the failure
+        await wait_until(lambda: first.evaluate("!syncing"), what="the tablet's sync round over")
         states = await _states(first)
         assert link.lost == heads and [states[h] for h in heads] == ["pending"] * 4
         # The service has them though: the registrations a careless re-send would duplicate.

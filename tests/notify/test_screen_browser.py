@@ -4,7 +4,7 @@ the next SMS goes to the new phone through Kannel; a district officer reads the 
 
 import pytest
 
-from tests.identity.conftest import PASSWORD, add_user, start_identity
+from tests.identity.conftest import add_user, start_identity
 from tests.notify.conftest import ADMIN, dispatched, phone, registered, start_notify, villages
 from tests.notify.test_api import Receiver
 from tests.notify.test_kannel import sms_to
@@ -14,18 +14,11 @@ from tests.web import (
     proxied,
     serious_accessibility_violations,
     serving,
+    sign_in,
 )
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
 PAGE_BUDGET = 300 * 1024  # bytes transferred on first load, headers included
-
-
-async def _sign_in(page, username: str) -> None:
-    await page.wait_for_selector("#login:not([hidden])")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("#login-form button[type=submit]")
-    await page.wait_for_selector("#app:not([hidden])")
 
 
 async def test_a_new_phone_saved_on_the_screen_gets_the_next_sms(stack, kannel, tmp_path):
@@ -63,7 +56,7 @@ async def test_a_new_phone_saved_on_the_screen_gets_the_next_sms(stack, kannel, 
         page.on("response", weigh)
         await page.goto(f"{origin}/notify/")
         assert await page.evaluate("window.isSecureContext")
-        await _sign_in(page, "pwg-bmc")
+        await sign_in(page, "pwg-bmc", then="#app")
         row = page.locator(f"#contact-list tr[data-area='{commune.code}']")
         await row.wait_for()
         assert await page.locator("html").get_attribute("lang") == "km"
@@ -113,7 +106,7 @@ async def test_a_new_phone_saved_on_the_screen_gets_the_next_sms(stack, kannel, 
 
         # The district officer: no contacts to keep, but the SMS that matched nothing, with its text.
         await page.click("#logout")
-        await _sign_in(page, "do-bmc")
+        await sign_in(page, "do-bmc", then="#app")
         inbound = page.locator("#inbound-list tbody tr").filter(has_text=stranger)
         await inbound.wait_for()
         assert f"VISIT {code}" in await inbound.inner_text()

@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from shared.contracts.transport import HandedOver, ManifestDispatched, PassengerMissing
-from tests.identity.conftest import PASSWORD, add_user, start_identity
+from tests.identity.conftest import add_user, start_identity
 from tests.transport.conftest import ADMIN, Feed, registered, transfer_events
 from tests.waiting import wait_until
 from tests.web import (
@@ -17,19 +17,12 @@ from tests.web import (
     SCREENSHOTS,
     proxied,
     serious_accessibility_violations,
+    sign_in,
 )
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM, reason="Debian's chromium is not installed")
 BATTAMBANG = "02010101"  # Thmei, Kantueu Muoy, Banan
 PAGE_BUDGET = 300 * 1024  # bytes transferred on first load, headers included
-
-
-async def _sign_in(page, username: str) -> None:
-    await page.wait_for_selector("#login:not([hidden])")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("#login-form button[type=submit]")
-    await page.wait_for_selector("#board:not([hidden])")
 
 
 async def _card_status(page, status: str) -> None:
@@ -94,7 +87,7 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, tmp_path):
         await page.goto(f"{base}/transport/")
         await page.wait_for_selector("#login:not([hidden])")
         assert await serious_accessibility_violations(page) == []
-        await _sign_in(page, "officer-bmc")
+        await sign_in(page, "officer-bmc", then="#board")
         await page.wait_for_selector("#queue tbody tr")
         assert await page.locator("html").get_attribute("lang") == "km"
         assert await page.text_content("h1") == "ការដឹកជញ្ជូនពលរដ្ឋត្រឡប់មកស្រុកកំណើត"
@@ -149,7 +142,7 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, tmp_path):
         # The province's working group reads the same board, with nothing to press but print.
         await page.click("#logout")
         assert (await _token_storage(page))["session"] is None
-        await _sign_in(page, "pwg-btb")
+        await sign_in(page, "pwg-btb", then="#board")
         await _card_status(page, "dispatched")
         assert await page.locator("#board button:visible").all_inner_texts() == ["បោះពុម្ពបញ្ជី (PDF)"]
         assert await page.locator("#vehicle-form").is_hidden()
@@ -157,7 +150,7 @@ async def test_propose_dispatch_hand_over_and_print_in_khmer(stack, tmp_path):
 
         # The destination officer: hand over the household, report the third passenger missing.
         await page.click("#logout")
-        await _sign_in(page, "officer-btb")
+        await sign_in(page, "officer-btb", then="#board")
         await _card_status(page, "dispatched")
         card = page.locator("article.manifest")
         assert await card.locator("form.m-dispatch").is_hidden()
