@@ -108,14 +108,18 @@ async def register_many(
                     )
             new = []
     rows = [row for h in new for row in h.rows]
-    # The people of expected lists these registrations confirmed (one UPDATE by primary key for all).
-    arrivals = [
-        {"id": h.request.expected_id, "returnee_id": h.rows[0].id, "arrived_at": h.rows[0].arrived_at}
-        for h in new
-        if h.request.expected_id
-    ]
-    if arrivals:
-        await uow.session.execute(update(ExpectedPerson), arrivals)
+    # The people of expected lists these registrations confirmed; only if still unconfirmed, since another
+    # tablet may have confirmed the same person since they were checked (its commit makes this one fail).
+    for h in new:
+        if h.request.expected_id:
+            confirmed = await uow.session.execute(
+                update(ExpectedPerson)
+                .where(ExpectedPerson.id == h.request.expected_id, ExpectedPerson.returnee_id.is_(None))
+                .values(returnee_id=h.rows[0].id, arrived_at=h.rows[0].arrived_at)
+                .execution_options(synchronize_session=False)
+            )
+            if confirmed.rowcount != 1:
+                raise Conflict("expected_id: confirmed meanwhile as another registration")
     correlation = [str(h.request.id) for h in new for _ in h.rows] if correlate_households else None
     await uow.emit_many([_snapshot(ReturneeRegistered, row) for row in rows], correlation_ids=correlation)
     for row in rows:

@@ -158,3 +158,31 @@ async def test_what_is_not_a_list_is_refused_and_stores_nothing(stack):
         "/expected", params={"checkpoint_id": POIPET, "day": str(day), "waiting": "false"}, headers=OFFICER
     )
     assert r.json() == []
+
+
+async def test_a_person_confirmed_meanwhile_at_another_tablet_is_not_confirmed_twice(stack, monkeypatch):
+    from services.intake import handlers
+
+    intake = await stack.start("intake")
+    client = intake.client
+    now = intake.runtime.deps.clock.now()
+    day = cambodia_day(now)
+    assert (await _upload(client, _xlsx(PEOPLE[:1]), day=day)).status_code == 201
+    [person] = (await client.get("/expected", params={"day": str(day)}, headers=OFFICER)).json()
+    arrived = (now - timedelta(minutes=5)).isoformat()
+    first = factories.registration(expected_id=person["id"], arrived_at=arrived)
+    assert (await client.post("/returnees", json=first, headers=OFFICER)).status_code == 201
+
+    # The second tablet's check ran before the first one's commit: only the guarded UPDATE stands between.
+    async def checked_before(session, new, answers):
+        return new
+
+    monkeypatch.setattr(handlers, "_expected_ones", checked_before)
+    second = factories.registration(expected_id=person["id"], arrived_at=arrived)
+    r = await client.post("/returnees", json=second, headers=OFFICER)
+    assert r.status_code == 409 and "expected_id" in r.text
+    assert (await client.get(f"/returnees/{second['id']}", headers=OFFICER)).status_code == 404
+    [still] = (
+        await client.get("/expected", params={"day": str(day), "waiting": "false"}, headers=OFFICER)
+    ).json()
+    assert still["returnee_id"] == first["id"]
