@@ -218,23 +218,24 @@ def _batches(groups: Iterable[Household]) -> Iterator[list[Household]]:
 async def _register_batch(
     uow, *, batch: list[Household], checkpoint_id: str, principal: Principal, outcome: Outcome
 ) -> None:
-    requests, sizes = [], []
+    requests, accepted = [], []
     for group in batch:
         try:
             requests.append(registration(group, checkpoint_id))
-            sizes.append(group)
+            accepted.append(group)
         except (ValidationError, DomainError) as exc:
             outcome.rejected.append((group.lines, _reason(exc)))
     answers = await handlers.register_many(
         uow, principal=principal, requests=requests, correlate_households=True
     )
-    for group, answer in zip(sizes, answers, strict=True):
+    for group, answer in zip(accepted, answers, strict=True):
         if isinstance(answer, DomainError):
             outcome.rejected.append((group.lines, _reason(answer)))
         elif answer[1]:
             outcome.created += len(group.rows)
         else:
             outcome.already += len(group.rows)
+    outcome.rejected.sort(key=lambda rejected: rejected[0][0])  # in the file's order, whoever refused
 
 
 async def import_households(
