@@ -98,11 +98,7 @@ def area_level(code: str) -> str:
     """`KH` is the nation; 2, 4 or 6 digits a province, district or commune of the gazetteer."""
     if code == NATION:
         return "nation"
-    if not (code.isascii() and code.isdigit() and len(code) in (2, 4, 6)):
-        raise BadArea(code)
-    gaz = load_gazetteer()
-    unit = {2: gaz.province, 4: gaz.district, 6: gaz.commune}[len(code)](code)
-    if unit is None:
+    if len(code) not in (2, 4, 6) or load_gazetteer().area(code) is None:
         raise BadArea(code)
     return LEVELS[len(code)]
 
@@ -111,9 +107,7 @@ def area_names(code: str) -> tuple[str, str]:
     """(English, Khmer) name of an area; the code itself when the gazetteer does not know it."""
     if code == NATION:
         return text("area.nation", "en"), text("area.nation", "km")
-    gaz = load_gazetteer()
-    lookup = {2: gaz.province, 4: gaz.district, 6: gaz.commune, 8: gaz.village}.get(len(code))
-    unit = lookup(code) if lookup else None
+    unit = load_gazetteer().area(code)
     return (unit.name_en, unit.name_km) if unit else (code, code)
 
 

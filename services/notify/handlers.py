@@ -70,15 +70,13 @@ def contact_out(contact: Contact, secret: str | None = None) -> ContactOut:
     )
 
 
-def _check_area(area_code: str, principal: Principal) -> None:
+def check_area(area_code: str, principal: Principal) -> None:
     """A real place in the caller's province (404 otherwise, as for anything out of scope)."""
     try:
-        level = level_of(area_code)
+        level_of(area_code)  # the format: 2, 4 or 6 digits
     except ValueError as exc:
         raise Invalid(("path", "area_code"), str(exc)) from exc
-    gaz = load_gazetteer()
-    known = {"commune": gaz.commune, "district": gaz.district, "province": gaz.province}[level.value]
-    if known(area_code) is None:
+    if load_gazetteer().area(area_code) is None:
         raise Invalid(("path", "area_code"), "not in the gazetteer")
     if not principal.is_national and area_code[:2] not in principal.scopes(Role.provincial_wg):
         raise NotFound("contact not found")
@@ -121,7 +119,7 @@ TRACKED = ("phone", "webhook_url", "language", "name")
 
 async def put_contact(uow: Uow, *, principal: Principal, area_code: str, data: ContactIn) -> ContactOut:
     """Save the contact of a place in the caller's province, its webhook only to a public address."""
-    _check_area(area_code, principal)
+    check_area(area_code, principal)
     if data.webhook_url:
         try:
             await check_webhook_target(data.webhook_url, uow.settings)
@@ -156,7 +154,7 @@ def _changed(uow: Uow, principal: Principal, area_code: str, field: str, old, ne
 
 
 async def delete_contact(uow: Uow, *, principal: Principal, area_code: str) -> None:
-    _check_area(area_code, principal)
+    check_area(area_code, principal)
     contact = await uow.session.get(Contact, area_code)
     if contact is None:
         raise NotFound("contact not found")

@@ -171,8 +171,7 @@ class ContactIn(BaseModel):
 
 def _area_names(code: str) -> tuple[str, str]:
     """(Khmer, English) name of a province, district or commune code; the code itself if unknown."""
-    gaz = load_gazetteer()
-    unit = {2: gaz.province, 4: gaz.district, 6: gaz.commune}.get(len(code), lambda _: None)(code)
+    unit = load_gazetteer().area(code)
     return (unit.name_km, unit.name_en) if unit else (code, code)
 
 

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from services.notify.handlers import FAILED, Uow, audit, contact_out
+from services.notify.handlers import FAILED, Uow, audit, check_area, contact_out
 from services.notify.models import (
     Contact,
     ContactChange,
@@ -47,8 +47,7 @@ async def list_contacts(
 
 async def contact_history(uow: Uow, *, principal: Principal, area_code: str) -> list[ContactChangeOut]:
     """Every change of one place's contact, newest first (a deleted contact's too)."""
-    if not principal.is_national and area_code[:2] not in principal.scopes(Role.provincial_wg):
-        raise NotFound("contact not found")
+    check_area(area_code, principal)
     query = (
         select(ContactChange)
         .where(ContactChange.area_code == area_code)

@@ -198,6 +198,11 @@ class Gazetteer:
         """Return the commune with this 6-digit code, or None."""
         return self._communes.get(code)
 
+    def area(self, code: str) -> Province | District | Commune | Village | None:
+        """The province, district, commune or village a 2-, 4-, 6- or 8-digit code names, or None."""
+        lookup = {2: self._provinces, 4: self._districts, 6: self._communes, 8: self._villages}.get(len(code))
+        return lookup.get(code) if lookup is not None else None
+
     def point(self, code: str) -> tuple[float, float] | None:
         """(latitude, longitude) of a district or commune, where the gazetteer has one."""
         return self._points.get(code)
