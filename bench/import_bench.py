@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import random
 import resource
 import sys
@@ -26,7 +27,15 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from intake_bench import _row, _wait_drained, create_database, delete_topics, drop_database, machine  # noqa: E402
+from intake_bench import (  # noqa: E402
+    _row,
+    _wait_drained,
+    bench_raw,
+    create_database,
+    delete_topics,
+    drop_database,
+    machine,
+)
 
 from services.intake import main as intake_main  # noqa: E402
 from services.intake.importing import BATCH, COLUMNS, households, import_households, read_rows  # noqa: E402
@@ -126,7 +135,7 @@ async def bench_import(url: str, kafka: str, prefix: str, source: Path) -> dict:
     }
 
 
-async def bench_raw(url: str, rows: int) -> dict:
+async def bench_raw_postgres(url: str, rows: int) -> dict:
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     columns = [c.name for c in Registration.__table__.columns]
     data = [_row(i, columns) for i in range(rows)]
@@ -142,23 +151,14 @@ async def bench_raw(url: str, rows: int) -> dict:
         copy_seconds = time.perf_counter() - start
         await conn.execute("TRUNCATE registration")
         await conn.commit()
-    n = min(rows, 5000)
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO registration ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-        start = time.perf_counter()
-        for row in data[:n]:
-            await conn.execute(sql, row)
-        insert_seconds = time.perf_counter() - start
-    return {"copy_rate": rows / copy_seconds, "insert_rate": n / insert_seconds}
+    single = await bench_raw(url, seconds=5, concurrency=1)  # intake_bench's: one INSERT per commit
+    return {"copy_rate": rows / copy_seconds, "insert_rate": single["rate"]}
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
     args = parser.parse_args()
-    import os
-
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     admin = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://border:border@127.0.0.1:5432/postgres")
     tag = uuid.uuid4().hex[:8]
@@ -173,7 +173,7 @@ async def main() -> None:
             for url in urls:
                 await asyncio.to_thread(upgrade, intake_main.MIGRATIONS, url)
             result = await bench_import(urls[0], kafka, prefix, source)
-            raw = await bench_raw(urls[1], args.rows)
+            raw = await bench_raw_postgres(urls[1], args.rows)
         finally:
             for n in names:
                 await drop_database(admin, n)
