@@ -24,16 +24,6 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
-            # The driver's own transactions begin only before INSERT/UPDATE/DELETE: a SAVEPOINT before the
-            # first write began one, and its RELEASE committed the work half done (the rows without their
-            # outbox rows). SQLAlchemy's recipe: the driver emits nothing, each transaction says BEGIN.
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn):  # pragma: no cover - trivial
-            # IMMEDIATE: the write lock at the start, so a transaction that read first cannot fail on its
-            # first write because another committed meanwhile (WAL's busy snapshot); others wait `timeout`.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(

@@ -16,13 +16,13 @@ import uuid
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from services.intake import handlers
+from services.intake import domain, handlers
 from services.intake.expected import check_checkpoint
 from services.intake.models import ImportJob, ImportJobOut, RegistrationIn
 from services.intake.settings import Settings
@@ -188,6 +188,16 @@ def _reason(exc: Exception) -> str:
     return str(getattr(exc, "detail", exc))
 
 
+def check_arrival(deps: Deps[Settings], request: RegistrationIn) -> None:
+    settings = deps.settings
+    domain.check_arrival(
+        arrived_at=request.arrived_at,
+        now=deps.clock.now(),
+        skew=timedelta(minutes=settings.clock_skew_minutes),
+        max_age=timedelta(days=settings.max_offline_days),
+    )
+
+
 def importer(checkpoint_id: str, officer: str) -> Principal:
     """Who the audit trail and the events name: the officer who ran the import, at the checkpoint."""
     return Principal(
@@ -238,22 +248,28 @@ async def import_households(
     progress=lambda people: None,
     after_batch: Callable[[Outcome], Awaitable[None]] | None = None,
 ) -> Outcome:
-    """Register every household, BATCH of them per transaction; with `dry_run`, each batch's transaction is
-    rolled back: every rule applied, as in the import itself, and nothing kept."""
+    """Register every household, BATCH of them per transaction; with `dry_run`, only check the rows."""
     outcome, principal = Outcome(), importer(checkpoint_id, officer)
     for batch in _batches(groups):
-        # The counts of a batch are taken only once it committed (or, dry, ran to its end).
-        counted = Outcome()
-        arguments = dict(batch=batch, checkpoint_id=checkpoint_id, principal=principal, outcome=counted)
         if dry_run:
-            async with deps.sessions() as session:
-                await _register_batch(deps.unit(session), **arguments)
-                await session.rollback()
+            for group in batch:
+                try:
+                    check_arrival(deps, registration(group, checkpoint_id))
+                except (ValidationError, DomainError) as exc:
+                    outcome.rejected.append((group.lines, _reason(exc)))
         else:
-            await deps.run(_register_batch, **arguments)
-        outcome.created += counted.created
-        outcome.already += counted.already
-        outcome.rejected += counted.rejected
+            # The counts of a batch are taken only once it committed.
+            counted = Outcome()
+            await deps.run(
+                _register_batch,
+                batch=batch,
+                checkpoint_id=checkpoint_id,
+                principal=principal,
+                outcome=counted,
+            )
+            outcome.created += counted.created
+            outcome.already += counted.already
+            outcome.rejected += counted.rejected
         progress(sum(len(g.rows) for g in batch))
         if after_batch:
             await after_batch(outcome)

@@ -30,26 +30,3 @@ async def test_a_stored_time_comes_back_aware_in_utc(tmp_path):
 def test_a_time_without_a_zone_is_taken_as_utc():
     assert as_utc(datetime(2026, 12, 5, 2, 30)) == datetime(2026, 12, 5, 2, 30, tzinfo=UTC)
     assert as_utc(datetime(2026, 12, 5, 9, 30, tzinfo=PHNOM_PENH)).hour == 2
-
-
-async def test_on_sqlite_a_savepoint_before_the_first_write_does_not_commit_the_work(tmp_path):
-    # Regression (2026-12-08, the import's dry run): the driver began no transaction for a SAVEPOINT, so
-    # its RELEASE committed the rows, and the rollback of the whole work left them (without their outbox).
-    from shared.db import make_sessionmaker
-
-    table = Table("t", MetaData(), Column("id", Integer, primary_key=True))
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(table.metadata.create_all)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as session:
-            await session.execute(select(table.c.id))  # a read first, as register() does
-            async with session.begin_nested():
-                await session.execute(insert(table).values(id=1))
-            await session.execute(insert(table).values(id=2))
-            await session.rollback()
-        async with sessions() as session:
-            assert (await session.execute(select(func.count()).select_from(table))).scalar_one() == 0
-    finally:
-        await engine.dispose()
